@@ -1,0 +1,82 @@
+/* casement-util.c
+ *
+ * Copyright 2026 The Casement authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * This program is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program.  If not, see <http://www.gnu.org/licenses/>.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "casement-util"
+
+#include "config.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "casement-util.h"
+
+char *
+casement_util_dup_vms_dir (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "casement", "vms", NULL);
+}
+
+char *
+casement_util_dup_runtime_dir (GError **error)
+{
+  g_autofree char *dir = NULL;
+  struct stat st;
+
+  /* g_get_user_runtime_dir() already falls back to the cache folder when
+   * XDG_RUNTIME_DIR is unset (cron, su, CI); the 0700 rule holds either way. */
+  dir = g_build_filename (g_get_user_runtime_dir (), "casement", NULL);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Cannot create runtime folder %s: %s", dir, g_strerror (errsv));
+      return NULL;
+    }
+
+  if (g_lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != getuid ())
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "Runtime folder %s is not a folder owned by this user", dir);
+      return NULL;
+    }
+
+  if ((st.st_mode & 0077) != 0 && g_chmod (dir, 0700) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Cannot make runtime folder %s private: %s", dir, g_strerror (errsv));
+      return NULL;
+    }
+
+  return g_steal_pointer (&dir);
+}
+
+gsize
+casement_util_max_socket_path (void)
+{
+  struct sockaddr_un addr;
+
+  return sizeof addr.sun_path - 1;
+}
