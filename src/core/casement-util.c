@@ -23,10 +23,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "casement-util.h"
@@ -79,4 +81,82 @@ casement_util_max_socket_path (void)
   struct sockaddr_un addr;
 
   return sizeof addr.sun_path - 1;
+}
+
+char *
+casement_util_dup_vm_runtime_dir (const char  *slug,
+                                  GError     **error)
+{
+  g_autofree char *base = NULL;
+  g_autofree char *hash = NULL;
+
+  g_return_val_if_fail (slug != NULL && *slug != '\0', NULL);
+
+  if (!(base = casement_util_dup_runtime_dir (error)))
+    return NULL;
+
+  hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, slug, -1);
+  hash[12] = '\0';
+
+  return g_build_filename (base, hash, NULL);
+}
+
+gboolean
+casement_util_parse_size (const char  *text,
+                          guint64     *bytes,
+                          GError     **error)
+{
+  static const struct {
+    const char *suffix;
+    guint shift;
+  } units[] = {
+    { "", 0 }, { "b", 0 },
+    { "k", 10 }, { "kb", 10 }, { "kib", 10 },
+    { "m", 20 }, { "mb", 20 }, { "mib", 20 },
+    { "g", 30 }, { "gb", 30 }, { "gib", 30 },
+    { "t", 40 }, { "tb", 40 }, { "tib", 40 },
+  };
+  g_autofree char *unit = NULL;
+  const char *end = NULL;
+  double value;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+  g_return_val_if_fail (bytes != NULL, FALSE);
+
+  while (g_ascii_isspace (*text))
+    text++;
+
+  if (!g_ascii_isdigit (*text))
+    goto invalid;
+
+  value = g_ascii_strtod (text, (char **) &end);
+  if (end == text || value < 0 || !isfinite (value))
+    goto invalid;
+
+  while (g_ascii_isspace (*end))
+    end++;
+  unit = g_ascii_strdown (end, -1);
+  g_strchomp (unit);
+
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    {
+      if (g_str_equal (unit, units[i].suffix))
+        {
+          double result = value * (double) ((guint64) 1 << units[i].shift);
+
+          if (result >= 18446744073709551615.0)
+            goto invalid;
+          if (units[i].shift == 0 && value != (double) (guint64) value)
+            goto invalid;
+
+          *bytes = (guint64) result;
+          return TRUE;
+        }
+    }
+
+invalid:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               _("“%s” is not a size: write a number with a unit, such as 64G or 512M"),
+               text);
+  return FALSE;
 }

@@ -31,6 +31,18 @@ char     *casement_util_dup_vms_dir        (void);
  * with mode 0700 and checked to be ours and private. */
 char     *casement_util_dup_runtime_dir    (GError     **error);
 
+/* The runtime folder of the VM @slug: a short name (a hash of the slug) under
+ * casement_util_dup_runtime_dir(), so socket paths fit sun_path whatever the
+ * VM is called. Not created here. */
+char     *casement_util_dup_vm_runtime_dir (const char  *slug,
+                                            GError     **error);
+
+/* Parses a size as a person writes it: "64G", "64 GiB", "500M", "1T",
+ * "4096" (bytes); decimal points allowed ("1.5G"). Units are binary. */
+gboolean  casement_util_parse_size         (const char  *text,
+                                            guint64     *bytes,
+                                            GError     **error);
+
 /* Largest path a unix socket address can hold (sun_path, less the NUL). */
 gsize     casement_util_max_socket_path    (void);
 
