@@ -56,17 +56,16 @@ casement_application_new_vm_action (GSimpleAction *action,
 {
   CasementApplication *self = user_data;
   GtkWindow *window;
-  AdwToast *toast;
 
   g_assert (CASEMENT_IS_APPLICATION (self));
 
-  /* The wizard arrives with its own issue; until then say where to go. */
   g_application_activate (G_APPLICATION (self));
   window = gtk_application_get_active_window (GTK_APPLICATION (self));
-  toast = adw_toast_new (_("Use “casementctl create” to make a virtual machine for now"));
-  (void) window;
-  (void) toast;
-  g_object_unref (g_object_ref_sink (toast));
+
+  /* Until the wizard lands, point to the way that works today. */
+  if (CASEMENT_IS_WINDOW (window))
+    casement_window_add_toast (CASEMENT_WINDOW (window),
+                               adw_toast_new (_("The wizard is not here yet: create a virtual machine with “casementctl create”")));
 }
 
 static void

@@ -33,6 +33,7 @@ struct _CasementWindow
   /* Template widgets */
   GtkStack             *stack;
   GtkListBox           *vm_list;
+  AdwToastOverlay      *toast_overlay;
 
   /* Owned references */
   CasementVmStore      *store;
@@ -220,6 +221,7 @@ casement_window_class_init (CasementWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/casement/Casement/ui/casement-window.ui");
   gtk_widget_class_bind_template_child (widget_class, CasementWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, CasementWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, CasementWindow, vm_list);
 }
 
@@ -228,6 +230,16 @@ casement_window_init (CasementWindow *self)
 {
   self->cancellable = g_cancellable_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+void
+casement_window_add_toast (CasementWindow *self,
+                           AdwToast       *toast)
+{
+  g_return_if_fail (CASEMENT_IS_WINDOW (self));
+  g_return_if_fail (ADW_IS_TOAST (toast));
+
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
 CasementWindow *

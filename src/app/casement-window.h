@@ -32,6 +32,8 @@ G_DECLARE_FINAL_TYPE (CasementWindow, casement_window, CASEMENT, WINDOW, AdwAppl
 
 CasementWindow *casement_window_new    (AdwApplication  *application,
                                         CasementVmStore *store);
-void            casement_window_reload (CasementWindow  *self);
+void            casement_window_reload    (CasementWindow  *self);
+void            casement_window_add_toast (CasementWindow  *self,
+                                           AdwToast        *toast);
 
 G_END_DECLS
