@@ -30,7 +30,8 @@ G_BEGIN_DECLS
 typedef enum
 {
   CASEMENT_QMP_ERROR_PROTOCOL = 1,   /* the peer does not speak QMP as expected */
-  CASEMENT_QMP_ERROR_COMMAND_FAILED, /* QEMU answered {"error": …}; message is its "desc" */
+  CASEMENT_QMP_ERROR_COMMAND_FAILED, /* QEMU answered {"error": …}; message is its "desc",
+                                      * casement_qmp_error_get_qmp_class() its "class" */
   CASEMENT_QMP_ERROR_DISCONNECTED,   /* the socket closed before the reply came */
 } CasementQmpError;
 
@@ -47,11 +48,12 @@ typedef enum
 G_DECLARE_FINAL_TYPE (CasementQmpClient, casement_qmp_client, CASEMENT, QMP_CLIENT, GObject)
 
 GQuark              casement_qmp_error_quark                (void) G_GNUC_CONST;
+const char         *casement_qmp_error_get_qmp_class        (const GError         *error);
 
 CasementQmpClient  *casement_qmp_client_new                 (void);
 CasementQmpState    casement_qmp_client_get_state           (CasementQmpClient    *self);
 
-/* Greeting's QEMU version; zeros until READY. */
+/* Greeting's QEMU version; zeros until the greeting has been read. */
 void                casement_qmp_client_get_qemu_version    (CasementQmpClient    *self,
                                                              guint                *major,
                                                              guint                *minor,
@@ -67,7 +69,8 @@ gboolean            casement_qmp_client_connect_finish      (CasementQmpClient  
                                                              GAsyncResult         *result,
                                                              GError              **error);
 
-/* Same, over an already connected stream (a socketpair in tests). */
+/* Same, over an already connected stream (a socketpair in tests). The
+ * client closes @stream when it closes. */
 void                casement_qmp_client_connect_stream_async  (CasementQmpClient    *self,
                                                                GIOStream            *stream,
                                                                GCancellable         *cancellable,
@@ -78,8 +81,9 @@ gboolean            casement_qmp_client_connect_stream_finish (CasementQmpClient
                                                                GError              **error);
 
 /* Sends {"execute": @command, "arguments": @arguments, "id": …}. @arguments
- * may be NULL (transfer none). The reply's "return" member is
- * returned (transfer full), or an error with QEMU's "desc". */
+ * is a JSON object or NULL (transfer none). The reply's "return" member is
+ * returned (transfer full), or an error with QEMU's "desc". Cancelling
+ * abandons the reply only: a command already queued is still sent. */
 void                casement_qmp_client_execute_async       (CasementQmpClient    *self,
                                                              const char           *command,
                                                              JsonNode             *arguments,
@@ -90,12 +94,15 @@ JsonNode           *casement_qmp_client_execute_finish      (CasementQmpClient  
                                                              GAsyncResult         *result,
                                                              GError              **error);
 
+/* Idempotent; pending commands fail with DISCONNECTED. */
 void                casement_qmp_client_close               (CasementQmpClient    *self);
 
 /* Signals:
  *   "event"   (const char *name, JsonObject *data (nullable), gint64 timestamp_usec)
  *             detailed by the event name, e.g. "event::SHUTDOWN".
- *   "closed"  (const GError *reason (nullable: NULL on a clean close))
+ *   "closed"  (const GError *reason (nullable: NULL after casement_qmp_client_close()))
+ *             emitted once, when the state becomes CLOSED; an end of stream
+ *             from QEMU (e.g. after "quit") is a DISCONNECTED reason.
  */
 
 G_END_DECLS
