@@ -58,16 +58,23 @@ G_DECLARE_FINAL_TYPE (CasementVmConfig, casement_vm_config, CASEMENT, VM_CONFIG,
 
 GQuark               casement_vm_config_error_quark          (void) G_GNUC_CONST;
 
+/* Required strings (name, os_id, disk_path) are never NULL; optional ones
+ * are NULL when unset, and setting "" unsets them. */
 CasementVmConfig    *casement_vm_config_new                  (const char        *name);
 CasementVmConfig    *casement_vm_config_new_from_json        (const char        *json,
                                                               gssize             length,
                                                               GError           **error);
+/* load and save block on file I/O: the GUI calls them from a worker thread.
+ * save is atomic (temporary file, fsync, rename; mode 0600) and refuses a
+ * config that load would reject. */
 CasementVmConfig    *casement_vm_config_load                 (GFile             *file,
                                                               GError           **error);
 char                *casement_vm_config_to_json              (CasementVmConfig  *self);
 gboolean             casement_vm_config_save                 (CasementVmConfig  *self,
                                                               GFile             *file,
                                                               GError           **error);
+/* The checks of loading plus those across fields (Windows 11's minimums,
+ * share folder and method, kernel and initrd, …). Touches no file. */
 gboolean             casement_vm_config_validate             (CasementVmConfig  *self,
                                                               GError           **error);
 

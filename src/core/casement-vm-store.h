@@ -42,7 +42,9 @@ G_DECLARE_FINAL_TYPE (CasementVmStore, casement_vm_store, CASEMENT, VM_STORE, GO
 GQuark             casement_vm_store_error_quark   (void) G_GNUC_CONST;
 
 /* @root: the folder holding one folder per VM; NULL for the default,
- * $XDG_DATA_HOME/casement/vms. */
+ * $XDG_DATA_HOME/casement/vms. All functions but create_async block on
+ * file I/O (the GUI calls them from a worker thread); the store holds no
+ * state besides its root, so that is safe. */
 CasementVmStore   *casement_vm_store_new           (const char          *root);
 const char        *casement_vm_store_get_root      (CasementVmStore     *self);
 
@@ -54,7 +56,7 @@ char             **casement_vm_store_list          (CasementVmStore     *self,
 char              *casement_vm_store_lookup        (CasementVmStore     *self,
                                                     const char          *name_or_slug);
 /* The unique slug a new VM called @name would get ("Windows 11" → "windows-11",
- * "Windows 11-2" when taken; non-ASCII names are transliterated, or hashed
+ * "windows-11-2" when taken; non-ASCII names are transliterated, or hashed
  * when nothing ASCII is left). */
 char              *casement_vm_store_make_slug     (CasementVmStore     *self,
                                                     const char          *name);
