@@ -87,6 +87,8 @@ CasementCpuVendor         casement_host_get_cpu_vendor          (CasementHost  *
 gboolean                  casement_host_has_cpu_flag            (CasementHost  *self,
                                                                  const char    *flag);
 guint                     casement_host_get_cpu_threads         (CasementHost  *self);
+/* vCPUs for a new VM: half the host threads, at least 2, at most 8. */
+guint                     casement_host_get_default_cpus        (CasementHost  *self);
 guint64                   casement_host_get_memory_mib          (CasementHost  *self);
 
 gboolean                  casement_host_has_device              (CasementHost  *self,
@@ -97,7 +99,7 @@ gboolean                  casement_host_has_audiodev            (CasementHost  *
  * a sound server answers, else "spice" (sound then plays through the client). */
 const char               *casement_host_get_audio_driver        (CasementHost  *self);
 
-/* OVMF firmware, found through /usr/share/qemu/firmware/*.json first.
+/* OVMF firmware, found through the JSON descriptors in /usr/share/qemu/firmware first.
  * With secure_boot the Microsoft-keys build (CODE needs smm=on). NULL when absent. */
 const char               *casement_host_get_firmware_code       (CasementHost  *self,
                                                                  gboolean       secure_boot);
@@ -107,6 +109,9 @@ const char               *casement_host_get_firmware_vars       (CasementHost  *
 const char               *casement_host_get_swtpm_path          (CasementHost  *self);
 const char               *casement_host_get_virtiofsd_path      (CasementHost  *self);
 CasementVirtiofsdFlavour  casement_host_get_virtiofsd_flavour   (CasementHost  *self);
+/* TRUE when the found virtiofsd can run for us: the Rust one always, the
+ * legacy C helper only when we are root. */
+gboolean                  casement_host_get_virtiofsd_usable    (CasementHost  *self);
 const char               *casement_host_get_smbd_path           (CasementHost  *self);
 
 /* One translated sentence per problem found (no KVM, no swtpm, …), each
