@@ -50,6 +50,7 @@ static const char *cases[] = {
   "win11-tcg",
   "win10-no-tpm-sb",
   "linux-kernel-boot",
+  "linux-kernel-with-cd",
   "share-virtiofs",
   "share-smb",
   "share-webdav",

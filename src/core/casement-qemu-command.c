@@ -575,9 +575,13 @@ casement_qemu_command_build (CasementVmConfig  *config,
       add_args (args, "-device", "virtio-blk-pci,drive=disk0,bootindex=1", NULL);
     }
 
-  /* cd-install always exists, so QMP can put a medium in later. */
+  /* cd-install always exists, so QMP can put a medium in later. It boots
+   * first only while the OS is being installed from it; a directly booted
+   * kernel already holds QEMU's first boot slot. */
   add_cd (args, "cd-install", "ide.0", casement_vm_config_get_install_iso (config),
-          casement_vm_config_get_install_iso (config) != NULL && !casement_vm_config_get_installed (config));
+          casement_vm_config_get_install_iso (config) != NULL &&
+          !casement_vm_config_get_installed (config) &&
+          casement_vm_config_get_kernel (config) == NULL);
   if (casement_vm_config_get_drivers_iso (config) != NULL)
     add_cd (args, "cd-drivers", "ide.1", casement_vm_config_get_drivers_iso (config), FALSE);
   if (casement_vm_config_get_unattend_media (config) != NULL)
