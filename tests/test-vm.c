@@ -20,12 +20,1602 @@
 
 #include "config.h"
 
-#include <glib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+
+#include "casement-qemu-command.h"
+#include "casement-qemu-img.h"
+#include "casement-test-guest.h"
+#include "casement-util.h"
+#include "casement-vm.h"
+
+/* Guest boot under TCG takes seconds; a loaded 2-core host may need more. */
+#define BOOT_TIMEOUT_S 90
+#define STEP_TIMEOUT_S 60
+
+static CasementHost *host;
+
+/* ------------------------------------------------------------------ */
+/* A failed assertion aborts the test, and VMs outlive the process that  */
+/* started them by design: the QEMUs started here are killed on abort.   */
+/* ------------------------------------------------------------------ */
+
+static GPid started_pids[64];
+static volatile sig_atomic_t n_started_pids;
+static char test_dir[PATH_MAX];
+
+/* Async-signal-safe: only open, read, close and kill. */
+static gboolean
+pid_is_this_tests (GPid pid)
+{
+  static char buffer[8192];
+  char path[64] = "/proc/";
+  char digits[16];
+  gsize n = 0;
+  gsize at = strlen (path);
+  ssize_t len;
+  int fd;
+
+  /* No printf in a signal handler. */
+  for (int value = pid; value > 0 && n < sizeof digits; value /= 10)
+    digits[n++] = '0' + value % 10;
+  while (n > 0)
+    path[at++] = digits[--n];
+  memcpy (path + at, "/cmdline", sizeof "/cmdline");
+
+  if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+    return FALSE;
+  len = read (fd, buffer, sizeof buffer);
+  close (fd);
+
+  return len > 0 && test_dir[0] != '\0' &&
+         memmem (buffer, len, test_dir, strlen (test_dir)) != NULL;
+}
+
+static void
+on_fatal_signal (int sig)
+{
+  for (int i = 0; i < n_started_pids; i++)
+    {
+      if (pid_is_this_tests (started_pids[i]))
+        kill (started_pids[i], SIGKILL);
+    }
+
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+track_vm (CasementVm *vm)
+{
+  GPid pid = casement_vm_get_pid (vm);
+
+  if (pid > 0 && n_started_pids < (int) G_N_ELEMENTS (started_pids))
+    started_pids[n_started_pids++] = pid;
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting                                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  g_assert_null (*slot);
+  *slot = g_object_ref (result);
+}
+
+static gboolean
+timeout_flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main context until @result is filled. */
+static GAsyncResult *
+await_result (GAsyncResult **result,
+              guint          timeout_s,
+              const char    *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (timeout_s, timeout_flag_cb, &timed_out);
+
+  while (*result == NULL && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (timed_out)
+    g_error ("Timed out after %u s waiting for %s", timeout_s, what);
+  g_source_remove (id);
+
+  return *result;
+}
+
+static void
+wait_for_state (CasementVm      *vm,
+                CasementVmState  state,
+                guint            timeout_s)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (timeout_s, timeout_flag_cb, &timed_out);
+
+  while (casement_vm_get_state (vm) != state && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (timed_out)
+    g_error ("Timed out after %u s waiting for state %d (now %d)", timeout_s,
+             state, casement_vm_get_state (vm));
+  g_source_remove (id);
+}
+
+static void
+spin (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Checks a call that fails with a GError: the error's message shows
+ * when it does. */
+#define assert_ok(call)                                                          \
+  G_STMT_START {                                                                 \
+    gboolean ok_ = (call);                                                       \
+    g_assert_no_error (error);                                                   \
+    g_assert_true (ok_);                                                         \
+  } G_STMT_END
+
+/* Each control as a synchronous call that still runs the main context,
+ * so QMP events keep arriving meanwhile. */
+static gboolean
+vm_start (CasementVm    *vm,
+          CasementHost  *with_host,
+          GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  gboolean ok;
+
+  casement_vm_start_async (vm, with_host, NULL, store_result_cb, &result);
+  await_result (&result, BOOT_TIMEOUT_S, "start");
+  if ((ok = casement_vm_start_finish (vm, result, error)))
+    track_vm (vm);
+
+  return ok;
+}
+
+static gboolean
+vm_attach (CasementVm  *vm,
+           GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_attach_async (vm, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "attach");
+  return casement_vm_attach_finish (vm, result, error);
+}
+
+#define SIMPLE_CONTROL(name)                                                     \
+  static gboolean                                                                \
+  vm_##name (CasementVm  *vm,                                                    \
+             GError     **error)                                                 \
+  {                                                                              \
+    g_autoptr(GAsyncResult) result = NULL;                                       \
+                                                                                 \
+    casement_vm_##name##_async (vm, NULL, store_result_cb, &result);             \
+    await_result (&result, STEP_TIMEOUT_S, #name);                               \
+    return casement_vm_##name##_finish (vm, result, error);                      \
+  }
+
+SIMPLE_CONTROL (pause)
+SIMPLE_CONTROL (resume)
+SIMPLE_CONTROL (reset)
+SIMPLE_CONTROL (force_off)
+
+static gboolean
+vm_send_keys (CasementVm          *vm,
+              const char * const  *keys,
+              GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_send_keys_async (vm, keys, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "send keys");
+  return casement_vm_send_keys_finish (vm, result, error);
+}
+
+static gboolean
+vm_shutdown (CasementVm  *vm,
+             guint        timeout_s,
+             GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_shutdown_async (vm, timeout_s, NULL, store_result_cb, &result);
+  await_result (&result, timeout_s + STEP_TIMEOUT_S, "shutdown");
+  return casement_vm_shutdown_finish (vm, result, error);
+}
+
+static gboolean
+vm_screendump (CasementVm  *vm,
+               const char  *path,
+               GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_screendump_async (vm, path, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "screendump");
+  return casement_vm_screendump_finish (vm, result, error);
+}
+
+static gboolean
+vm_change_cd (CasementVm  *vm,
+              const char  *drive,
+              const char  *path,
+              GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_change_cd_async (vm, drive, path, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "change CD");
+  return casement_vm_change_cd_finish (vm, result, error);
+}
+
+static gboolean
+vm_eject (CasementVm  *vm,
+          const char  *drive,
+          GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_eject_async (vm, drive, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "eject");
+  return casement_vm_eject_finish (vm, result, error);
+}
+
+static gboolean
+vm_set_balloon (CasementVm  *vm,
+                guint64      bytes,
+                GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_set_balloon_async (vm, bytes, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "balloon");
+  return casement_vm_set_balloon_finish (vm, result, error);
+}
+
+#define SNAPSHOT_CONTROL(name)                                                   \
+  static gboolean                                                                \
+  vm_snapshot_##name (CasementVm  *vm,                                           \
+                      const char  *tag,                                          \
+                      GError     **error)                                        \
+  {                                                                              \
+    g_autoptr(GAsyncResult) result = NULL;                                       \
+                                                                                 \
+    casement_vm_snapshot_##name##_async (vm, tag, NULL, store_result_cb, &result); \
+    await_result (&result, STEP_TIMEOUT_S * 2, "snapshot " #name);               \
+    return casement_vm_snapshot_##name##_finish (vm, result, error);             \
+  }
+
+SNAPSHOT_CONTROL (create)
+SNAPSHOT_CONTROL (revert)
+SNAPSHOT_CONTROL (delete)
+
+static GPtrArray *
+vm_snapshot_list (CasementVm  *vm,
+                  GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  casement_vm_snapshot_list_async (vm, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "snapshot list");
+  return casement_vm_snapshot_list_finish (vm, result, error);
+}
+
+static JsonNode *
+qmp_execute (CasementVm *vm,
+             const char *command)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *reply;
+
+  g_assert_nonnull (casement_vm_get_qmp_client (vm));
+  casement_qmp_client_execute_async (casement_vm_get_qmp_client (vm), command, NULL, NULL,
+                                     store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, command);
+  reply = casement_qmp_client_execute_finish (casement_vm_get_qmp_client (vm), result, &error);
+  g_assert_no_error (error);
+
+  return reply;
+}
+
+/* ------------------------------------------------------------------ */
+/* VMs of the test guest                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct
+{
+  const char *cmdline_extra;   /* appended to the guest's kernel command line */
+  const char *install_iso;
+  const char *share_folder;
+  guint64     memory_mib;
+  gboolean    tpm;
+  const char *kernel;          /* replaces the test guest's kernel */
+} VmOptions;
+
+/* Creates a VM of the test guest in the default store; returns its slug. */
+static char *
+create_vm (CasementVmStore  *store,
+           const char       *name,
+           const VmOptions  *options)
+{
+  g_autoptr(CasementVmConfig) config = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  char *slug;
+
+  config = casement_test_guest_config_new (name, "idle", options->cmdline_extra);
+
+  if (options->memory_mib != 0)
+    casement_vm_config_set_memory_mib (config, options->memory_mib);
+  casement_vm_config_set_tpm (config, options->tpm);
+  if (options->install_iso != NULL)
+    {
+      /* Installed: the CD does not boot first (the kernel does, and QEMU
+       * refuses two devices with bootindex 0). */
+      casement_vm_config_set_install_iso (config, options->install_iso);
+      casement_vm_config_set_installed (config, TRUE);
+    }
+  if (options->share_folder != NULL)
+    {
+      casement_vm_config_set_share_folder (config, options->share_folder);
+      casement_vm_config_set_share_method (config, CASEMENT_SHARE_METHOD_VIRTIOFS);
+    }
+  if (options->kernel != NULL)
+    casement_vm_config_set_kernel (config, options->kernel);
+
+  casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "VM creation");
+  slug = casement_vm_store_create_finish (store, result, &error);
+  g_assert_no_error (error);
+
+  return slug;
+}
+
+static char *
+vm_file (CasementVm *vm,
+         const char *name)
+{
+  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
+
+  return g_build_filename (vm_dir, name, NULL);
+}
+
+static char *
+vm_runtime_file (CasementVm *vm,
+                 const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *run_dir = casement_vm_dup_runtime_dir (vm, &error);
+
+  g_assert_no_error (error);
+  return g_build_filename (run_dir, name, NULL);
+}
+
+/* Waits until a line of the guest's serial log matches @regex. */
+static void
+wait_serial (CasementVm *vm,
+             const char *regex,
+             guint       timeout_s)
+{
+  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
+  g_autoptr(GError) error = NULL;
+
+  casement_test_guest_wait_serial (serial, regex, timeout_s * 1000, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Alive unless gone or a zombie without threads (QEMU's main thread dies
+ * first; the others still hold its sockets for a moment). */
+/* Waits until @count lines of the serial log contain @needle (the guest
+ * reports some facts again after a reset). */
+static void
+wait_serial_count (CasementVm *vm,
+                   const char *needle,
+                   guint       count,
+                   guint       timeout_s)
+{
+  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  guint seen = 0;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *contents = NULL;
+
+      seen = 0;
+      if (g_file_get_contents (serial, &contents, NULL, NULL))
+        {
+          for (const char *p = strstr (contents, needle); p != NULL; p = strstr (p + 1, needle))
+            seen++;
+        }
+      if (seen >= count)
+        return;
+
+      spin (200);
+    }
+
+  g_error ("The guest reported “%s” %u times within %u s, not %u", needle, seen, timeout_s, count);
+}
+
+static gboolean
+pid_alive (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *contents = NULL;
+  const char *state;
+  const char *threads;
+
+  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+
+  state = strstr (contents, "State:");
+  threads = strstr (contents, "Threads:");
+  g_assert_nonnull (state);
+  g_assert_nonnull (threads);
+  state += strlen ("State:");
+  while (*state == '\t' || *state == ' ')
+    state++;
+
+  return (*state != 'Z' && *state != 'X') ||
+         g_ascii_strtoull (threads + strlen ("Threads:"), NULL, 10) > 1;
+}
+
+static void
+wait_pid_gone (GPid  pid,
+               guint timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+
+  while (pid_alive (pid) && g_get_monotonic_time () < deadline)
+    spin (50);
+
+  g_assert_false (pid_alive (pid));
+}
+
+/* Processes whose command line names @needle (a VM's data or runtime
+ * folder): QEMU, swtpm, virtiofsd of that VM. */
+static GArray *
+find_processes (const char *needle)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (proc);
+  while ((name = g_dir_read_name (proc)))
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *cmdline = NULL;
+      gsize len = 0;
+      GPid pid;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+
+      pid = (GPid) g_ascii_strtoll (name, NULL, 10);
+      path = g_strdup_printf ("/proc/%s/cmdline", name);
+      if (pid == getpid () || !pid_alive (pid) ||
+          !g_file_get_contents (path, &cmdline, &len, NULL))
+        continue;
+
+      for (gsize pos = 0; pos < len; pos += strlen (cmdline + pos) + 1)
+        {
+          if (strstr (cmdline + pos, needle) != NULL)
+            {
+              g_array_append_val (pids, pid);
+              break;
+            }
+        }
+    }
+
+  return pids;
+}
+
+/* The end of every test: no process of the VM is left, and neither is its
+ * runtime folder (nor any socket in it). */
+static void
+assert_no_leftovers (CasementVm *vm)
+{
+  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
+  g_autofree char *run_dir = vm_runtime_file (vm, "");
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  g_autoptr(GArray) pids = NULL;
+
+  /* Our own children are reaped by GLib's worker a moment after they end. */
+  do
+    {
+      g_clear_pointer (&pids, g_array_unref);
+      pids = find_processes (vm_dir);
+      if (pids->len == 0)
+        {
+          g_clear_pointer (&pids, g_array_unref);
+          pids = find_processes (run_dir);
+        }
+      if (pids->len > 0)
+        spin (100);
+    }
+  while (pids->len > 0 && g_get_monotonic_time () < deadline);
+
+  for (guint i = 0; i < pids->len; i++)
+    g_test_message ("stray process %d", (int) g_array_index (pids, GPid, i));
+  g_assert_cmpuint (pids->len, ==, 0);
+
+  if (g_file_test (run_dir, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(GDir) dir = g_dir_open (run_dir, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)))
+        g_test_message ("left in %s: %s", run_dir, name);
+      g_test_fail_printf ("The runtime folder %s is still there", run_dir);
+    }
+}
+
+static guint32
+read_be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+/* The guest notices a medium change by its size: give each ISO its own
+ * @padding. */
+static void
+make_iso (const char *path,
+          const char *label,
+          const char *file_name,
+          gsize       padding)
+{
+  g_autofree char *dir = g_strconcat (path, ".d", NULL);
+  g_autofree char *file = g_build_filename (dir, file_name, NULL);
+  g_autoptr(GSubprocess) xorriso = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *contents = g_strnfill (padding, 'x');
+
+  g_assert_no_errno (g_mkdir_with_parents (dir, 0755));
+  g_assert_true (g_file_set_contents (file, contents, padding, NULL));
+
+  xorriso = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                              "xorriso", "-as", "mkisofs", "-V", label, "-o", path, dir, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (xorriso, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_successful (xorriso))
+    g_error ("xorriso failed: %s", err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+/* ------------------------------------------------------------------ */
+
+static void
+on_event_count (CasementQmpClient *qmp,
+                const char        *name,
+                JsonObject        *data,
+                gint64             timestamp,
+                guint             *count)
+{
+  (*count)++;
+}
+
+static void
+test_vm_lifecycle (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(CasementVm) other = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *png = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *run_dir = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *old_log = NULL;
+  g_autofree char *big = NULL;
+  CasementQmpClient *qmp;
+  const VmOptions options = { 0 };
+  const char * const typed[] = { "h", "i", "ret" };
+  guint host_major, host_minor, host_micro;
+  guint major, minor, micro;
+  guint shutdowns = 0;
+  guint resets = 0;
+  gint64 begin;
+  gsize len = 0;
+  GPid pid;
+  struct stat st;
+
+  slug = create_vm (store, "Lifecycle", &options);
+  vm = casement_vm_new (store, slug);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+
+  /* A log over its cap from earlier runs is set aside at start. */
+  log = vm_file (vm, CASEMENT_VM_QEMU_LOG);
+  old_log = g_strconcat (log, ".1", NULL);
+  big = g_strnfill (2 * 1024 * 1024, 'x');
+  g_assert_true (g_file_set_contents (log, big, -1, NULL));
+
+  begin = g_get_monotonic_time ();
+  assert_ok (vm_start (vm, host, &error));
+  g_test_message ("start_async → QMP ready (guest boot excluded): %.0f ms",
+                  (g_get_monotonic_time () - begin) / 1000.0);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  g_assert_nonnull (casement_vm_get_config (vm));
+  g_assert_null (casement_vm_get_last_error (vm));
+
+  qmp = casement_vm_get_qmp_client (vm);
+  g_assert_nonnull (qmp);
+  casement_host_get_qemu_version (host, &host_major, &host_minor, &host_micro);
+  casement_qmp_client_get_qemu_version (qmp, &major, &minor, &micro);
+  g_assert_cmpuint (major, ==, host_major);
+  g_assert_cmpuint (minor, ==, host_minor);
+  g_assert_cmpuint (micro, ==, host_micro);
+
+  /* The runtime folder is private, and QEMU is in a session of its own. */
+  g_assert_no_errno (g_stat (old_log, &st));
+  g_assert_cmpint (st.st_size, ==, 2 * 1024 * 1024);
+  g_assert_no_errno (g_stat (log, &st));
+  g_assert_cmpint (st.st_size, <, 1024 * 1024);
+
+  run_dir = casement_vm_dup_runtime_dir (vm, &error);
+  g_assert_no_error (error);
+  g_assert_no_errno (g_stat (run_dir, &st));
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  pid = casement_vm_get_pid (vm);
+  g_assert_cmpint (pid, >, 0);
+  g_assert_cmpint (getsid (pid), ==, pid);
+
+  /* A second start is refused, by this object and by another one (as a
+   * second app instance would make). */
+  g_assert_false (vm_start (vm, host, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
+  g_clear_error (&error);
+  other = casement_vm_new (store, slug);
+  g_assert_false (vm_start (other, host, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
+  g_test_message ("second start: %s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpint (casement_vm_get_state (other), ==, CASEMENT_VM_STATE_STOPPED);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  g_clear_object (&other);
+
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+
+  /* Pause and resume: the state follows QEMU's STOP and RESUME events. */
+  g_assert_false (vm_resume (vm, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING);
+  g_clear_error (&error);
+  assert_ok (vm_pause (vm, &error));
+  wait_for_state (vm, CASEMENT_VM_STATE_PAUSED, STEP_TIMEOUT_S);
+  g_assert_false (vm_shutdown (vm, 5, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING);
+  g_clear_error (&error);
+  assert_ok (vm_resume (vm, &error));
+  wait_for_state (vm, CASEMENT_VM_STATE_RUNNING, STEP_TIMEOUT_S);
+
+  /* Screendump: a PNG of the guest's 1280x800 EFI framebuffer. */
+  png = g_build_filename (g_get_user_data_dir (), "shot, with comma.png", NULL);
+  assert_ok (vm_screendump (vm, png, &error));
+  g_assert_true (g_file_get_contents (png, &contents, &len, NULL));
+  g_assert_cmpuint (len, >, 24);
+  g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
+  g_assert_cmpmem (contents + 12, 4, "IHDR", 4);
+  g_assert_cmpuint (read_be32 ((guint8 *) contents + 16), ==, 1280);
+  g_assert_cmpuint (read_be32 ((guint8 *) contents + 20), ==, 800);
+  g_unlink (png);
+
+  /* Keys reach the guest: its tty1 reader reports the typed line. */
+  for (guint i = 0; i < G_N_ELEMENTS (typed); i++)
+    {
+      const char *keys[] = { typed[i], NULL };
+
+      assert_ok (vm_send_keys (vm, keys, &error));
+    }
+  wait_serial (vm, "GOT:hi", STEP_TIMEOUT_S);
+
+  /* Reset: the guest boots again. */
+  g_signal_connect (qmp, "event::RESET", G_CALLBACK (on_event_count), &resets);
+  assert_ok (vm_reset (vm, &error));
+  g_assert_cmpuint (resets, ==, 1);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  wait_serial_count (vm, "TG: ready", 2, BOOT_TIMEOUT_S);
+
+  /* ACPI power-off: the guest powers off, QEMU says SHUTDOWN and ends. */
+  g_signal_connect (qmp, "event::SHUTDOWN", G_CALLBACK (on_event_count), &shutdowns);
+  assert_ok (vm_shutdown (vm, 0, &error));
+  g_assert_cmpuint (shutdowns, ==, 1);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+  g_assert_null (casement_vm_get_qmp_client (vm));
+  g_assert_null (casement_vm_get_last_error (vm));
+  g_assert_cmpint (casement_vm_get_pid (vm), ==, 0);
+  g_assert_false (pid_alive (pid));
+  wait_serial (vm, "TG: powerdown", 1);
+
+  g_assert_false (vm_pause (vm, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING);
+  g_clear_error (&error);
+
+  assert_no_leftovers (vm);
+}
+
+static void
+test_vm_shutdown_timeout (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  const VmOptions options = { .cmdline_extra = "tg.ignore_powerdown=1" };
+  gint64 begin;
+  GPid pid;
+
+  slug = create_vm (store, "Stubborn", &options);
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+  pid = casement_vm_get_pid (vm);
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+
+  /* The guest sees the button and does nothing: the timeout says so, and
+   * nothing is killed behind the user's back. */
+  begin = g_get_monotonic_time ();
+  g_assert_false (vm_shutdown (vm, 5, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_TIMEOUT);
+  g_test_message ("timeout: %s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpint (g_get_monotonic_time () - begin, >=, 5 * G_USEC_PER_SEC);
+  wait_serial (vm, "TG: powerdown ignored", 1);
+  spin (500);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  g_assert_true (pid_alive (pid));
+
+  /* Until force off is asked. A QEMU that cannot even answer "quit"
+   * (frozen here with SIGSTOP) is killed after a few seconds. */
+  g_assert_no_errno (kill (pid, SIGSTOP));
+  begin = g_get_monotonic_time ();
+  assert_ok (vm_force_off (vm, &error));
+  g_assert_cmpint (g_get_monotonic_time () - begin, >=, 4 * G_USEC_PER_SEC);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+  g_assert_null (casement_vm_get_last_error (vm));
+  g_assert_false (pid_alive (pid));
+
+  assert_no_leftovers (vm);
+}
+
+static void
+image_info (const char          *path,
+            CasementQemuImgInfo *info)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+
+  casement_qemu_img_info_async (file, NULL, store_result_cb, &result);
+  await_result (&result, STEP_TIMEOUT_S, "qemu-img info");
+  assert_ok (casement_qemu_img_info_finish (result, info, &error));
+}
+
+static void
+test_vm_crash (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(CasementQemuImgInfo) info = { 0 };
+  g_autofree char *slug = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *disk = NULL;
+  g_autofree char *log_contents = NULL;
+  const VmOptions options = { 0 };
+  GPid pid;
+
+  slug = create_vm (store, "Crashy", &options);
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+
+  pid = casement_vm_get_pid (vm);
+  g_assert_no_errno (kill (pid, SIGKILL));
+  wait_for_state (vm, CASEMENT_VM_STATE_CRASHED, STEP_TIMEOUT_S);
+  g_assert_false (pid_alive (pid));
+  g_assert_null (casement_vm_get_qmp_client (vm));
+  g_assert_nonnull (casement_vm_get_last_error (vm));
+  g_test_message ("crash: %s", casement_vm_get_last_error (vm));
+  g_assert_nonnull (strstr (casement_vm_get_last_error (vm), "signal 9"));
+
+  /* The log stays for the user, the disk is untouched and still valid. */
+  log = vm_file (vm, CASEMENT_VM_QEMU_LOG);
+  g_assert_true (g_file_get_contents (log, &log_contents, NULL, NULL));
+  g_assert_nonnull (strstr (log_contents, "Crashy"));
+  disk = vm_file (vm, "disk.qcow2");
+  image_info (disk, &info);
+  g_assert_cmpstr (info.format, ==, "qcow2");
+  assert_no_leftovers (vm);
+
+  /* A crashed VM starts again. */
+  assert_ok (vm_start (vm, host, &error));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  g_assert_null (casement_vm_get_last_error (vm));
+  assert_ok (vm_force_off (vm, &error));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+
+  assert_no_leftovers (vm);
+}
+
+static void
+test_vm_start_errors (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(CasementVm) fw_vm = NULL;
+  g_autoptr(CasementHost) bad_host = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *fw_slug = NULL;
+  g_autofree char *fw_dir = NULL;
+  g_autofree char *bad_code = NULL;
+  g_autofree char *descriptor = NULL;
+  g_autofree char *json = NULL;
+  const VmOptions options = { .kernel = "/nonexistent/casement-test/vmlinuz" };
+  const VmOptions fw_options = { 0 };
+
+  /* A kernel that is not there: QEMU refuses, and says why. */
+  slug = create_vm (store, "No Kernel", &options);
+  vm = casement_vm_new (store, slug);
+  g_assert_false (vm_start (vm, host, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_START_FAILED);
+  g_test_message ("missing kernel: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "could not open kernel file"));
+  g_assert_nonnull (strstr (error->message, "/nonexistent/casement-test/vmlinuz"));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+  g_assert_cmpstr (casement_vm_get_last_error (vm), ==, error->message);
+  g_clear_error (&error);
+  assert_no_leftovers (vm);
+
+  /* Firmware descriptors naming a broken firmware image. */
+  fw_dir = g_build_filename (g_get_user_data_dir (), "firmware", NULL);
+  g_assert_no_errno (g_mkdir_with_parents (fw_dir, 0755));
+  bad_code = g_build_filename (fw_dir, "BROKEN_CODE.fd", NULL);
+  g_assert_true (g_file_set_contents (bad_code, "not firmware", -1, NULL));
+  json = g_strdup_printf ("{ \"description\": \"broken\", \"interface-types\": [ \"uefi\" ],"
+                          "  \"mapping\": { \"device\": \"flash\","
+                          "    \"executable\": { \"filename\": \"%s\", \"format\": \"raw\" },"
+                          "    \"nvram-template\": { \"filename\": \"/usr/share/OVMF/OVMF_VARS_4M.fd\", \"format\": \"raw\" } },"
+                          "  \"targets\": [ { \"architecture\": \"x86_64\", \"machines\": [ \"pc-q35-*\" ] } ],"
+                          "  \"features\": [ ], \"tags\": [ ] }", bad_code);
+  descriptor = g_build_filename (fw_dir, "10-broken.json", NULL);
+  g_assert_true (g_file_set_contents (descriptor, json, -1, NULL));
+
+  g_setenv ("CASEMENT_FIRMWARE_DIR", fw_dir, TRUE);
+  bad_host = casement_host_probe (NULL, &error);
+  g_unsetenv ("CASEMENT_FIRMWARE_DIR");
+  g_assert_no_error (error);
+  g_assert_cmpstr (casement_host_get_firmware_code (bad_host, FALSE), ==, bad_code);
+
+  fw_slug = create_vm (store, "Bad Firmware", &fw_options);
+  fw_vm = casement_vm_new (store, fw_slug);
+  g_assert_false (vm_start (fw_vm, bad_host, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_START_FAILED);
+  g_test_message ("broken firmware: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "pflash0"));
+  g_clear_error (&error);
+  assert_no_leftovers (fw_vm);
+
+  /* The same VM starts with good firmware: nothing was left in the way. */
+  assert_ok (vm_start (fw_vm, host, &error));
+  assert_ok (vm_force_off (fw_vm, &error));
+  assert_no_leftovers (fw_vm);
+}
+
+static void
+test_vm_socket_in_use (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GSocketListener) listener = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *run_dir = NULL;
+  g_autofree char *spice = NULL;
+  const VmOptions options = { 0 };
+
+  slug = create_vm (store, "Squatted", &options);
+  vm = casement_vm_new (store, slug);
+
+  /* Another program listens where the VM's SPICE socket goes. */
+  run_dir = casement_vm_dup_runtime_dir (vm, &error);
+  g_assert_no_error (error);
+  g_assert_no_errno (g_mkdir (run_dir, 0700));
+  spice = g_build_filename (run_dir, CASEMENT_RUNTIME_SPICE_SOCKET, NULL);
+  address = g_unix_socket_address_new (spice);
+  listener = g_socket_listener_new ();
+  g_socket_listener_add_address (listener, address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_false (vm_start (vm, host, &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
+  g_test_message ("socket in use: %s", error->message);
+  g_assert_nonnull (strstr (error->message, spice));
+  g_clear_error (&error);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+
+  /* Nothing was started, and the other program keeps its socket. */
+  g_assert_true (g_file_test (spice, G_FILE_TEST_EXISTS));
+  g_socket_listener_close (listener);
+  g_assert_no_errno (g_unlink (spice));
+  g_assert_no_errno (g_rmdir (run_dir));
+  assert_no_leftovers (vm);
+}
+
+/* A host description that says KVM works, on a machine where it does
+ * not (DESIGN §3: /dev/kvm opens, yet QEMU cannot use it). */
+static void
+test_vm_kvm_unusable (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(CasementHost) kvm_host = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *slug = NULL;
+  JsonObject *kvm;
+  const VmOptions options = { 0 };
+
+  if (casement_host_get_kvm_usable (host))
+    {
+      g_test_skip ("KVM works on this machine: there is no failure to recognise");
+      return;
+    }
+
+  json = casement_host_to_json (host);
+  root = json_from_string (json, &error);
+  g_assert_no_error (error);
+  kvm = json_object_get_object_member (json_node_get_object (root), "kvm");
+  g_assert_nonnull (kvm);
+  json_object_set_boolean_member (kvm, "usable", TRUE);
+  g_clear_pointer (&json, g_free);
+  json = json_to_string (root, FALSE);
+  kvm_host = casement_host_new_from_json (json, &error);
+  g_assert_no_error (error);
+  g_assert_true (casement_host_get_kvm_usable (kvm_host));
+
+  slug = create_vm (store, "Accelerated", &options);
+  vm = casement_vm_new (store, slug);
+  if (vm_start (vm, kvm_host, &error))
+    {
+      /* A guest may still die later with "KVM internal error". */
+      g_test_message ("QEMU started with KVM; last error: %s",
+                      casement_vm_get_last_error (vm) ? casement_vm_get_last_error (vm) : "none");
+      assert_ok (vm_force_off (vm, &error));
+      assert_no_leftovers (vm);
+      g_test_skip ("QEMU could start with KVM here");
+      return;
+    }
+
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_KVM_UNUSABLE);
+  g_test_message ("KVM: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "TCG"));
+  g_clear_error (&error);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+  assert_no_leftovers (vm);
+
+  /* With the real host description it runs, under TCG. */
+  assert_ok (vm_start (vm, host, &error));
+  assert_ok (vm_force_off (vm, &error));
+  assert_no_leftovers (vm);
+}
+
+#define REATTACH_NAME "Reattach"
+
+static void
+test_vm_reattach (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  CasementVm *weak = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  const VmOptions options = { 0 };
+  GPid pid;
+
+  if (g_test_subprocess ())
+    {
+      /* A second process: it finds the VM, refuses to start it again, and
+       * drives it (pauses it), then goes away. */
+      slug = casement_vm_store_lookup (store, REATTACH_NAME);
+      g_assert_nonnull (slug);
+      vm = casement_vm_new (store, slug);
+
+      g_assert_false (vm_start (vm, NULL, &error));
+      g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
+      g_clear_error (&error);
+
+      assert_ok (vm_attach (vm, &error));
+      g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+      g_assert_cmpint (casement_vm_get_pid (vm), >, 0);
+      assert_ok (vm_pause (vm, &error));
+      wait_for_state (vm, CASEMENT_VM_STATE_PAUSED, STEP_TIMEOUT_S);
+      g_print ("child: paused QEMU %d\n", (int) casement_vm_get_pid (vm));
+      return;
+    }
+
+  slug = create_vm (store, REATTACH_NAME, &options);
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+  pid = casement_vm_get_pid (vm);
+
+  /* The app goes away: the VM does not. (A worker thread may hold the
+   * object a moment longer.) */
+  weak = vm;
+  g_object_add_weak_pointer (G_OBJECT (vm), (gpointer *) &weak);
+  g_clear_object (&vm);
+  for (guint i = 0; weak != NULL && i < 50; i++)
+    spin (20);
+  g_assert_null (weak);
+  spin (200);
+  g_assert_true (pid_alive (pid));
+
+  g_test_trap_subprocess (NULL, BOOT_TIMEOUT_S * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*child: paused QEMU*");
+  g_assert_true (pid_alive (pid));
+
+  /* The app comes back: it finds the VM paused, as the other process left it. */
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_attach (vm, &error));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_PAUSED);
+  g_assert_cmpint (casement_vm_get_pid (vm), ==, pid);
+  g_assert_nonnull (casement_vm_get_config (vm));
+  g_assert_cmpstr (casement_vm_config_get_name (casement_vm_get_config (vm)), ==, REATTACH_NAME);
+
+  assert_ok (vm_resume (vm, &error));
+  wait_for_state (vm, CASEMENT_VM_STATE_RUNNING, STEP_TIMEOUT_S);
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+
+  /* QEMU is not this object's child any more: its end is seen all the same. */
+  assert_ok (vm_shutdown (vm, 0, &error));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+  g_assert_false (pid_alive (pid));
+
+  assert_no_leftovers (vm);
+}
+
+static void
+test_vm_stale (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(CasementVm) fresh = NULL;
+  g_autoptr(GSubprocess) sleeper = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *pidfile = NULL;
+  g_autofree char *qmp = NULL;
+  g_autofree char *keep = NULL;
+  g_autofree char *run_dir = NULL;
+  g_autofree char *dead_pid = NULL;
+  const VmOptions options = { 0 };
+  GPid pid;
+
+  slug = create_vm (store, "Stale", &options);
+
+  /* Killed while nobody watched (the app was closed). */
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+  pid = casement_vm_get_pid (vm);
+  g_clear_object (&vm);
+  g_assert_no_errno (kill (pid, SIGKILL));
+  wait_pid_gone (pid, STEP_TIMEOUT_S);
+
+  fresh = casement_vm_new (store, slug);
+  assert_ok (vm_attach (fresh, &error));
+  g_assert_cmpint (casement_vm_get_state (fresh), ==, CASEMENT_VM_STATE_CRASHED);
+  g_assert_nonnull (casement_vm_get_last_error (fresh));
+  g_test_message ("stale: %s", casement_vm_get_last_error (fresh));
+  assert_no_leftovers (fresh);
+  g_clear_object (&fresh);
+
+  /* A runtime folder as a host crash leaves it: a pidfile naming a dead
+   * process, a dead socket, and a file that is not ours. Only our files go. */
+  fresh = casement_vm_new (store, slug);
+  run_dir = casement_vm_dup_runtime_dir (fresh, &error);
+  g_assert_no_error (error);
+  g_assert_no_errno (g_mkdir (run_dir, 0700));
+
+  sleeper = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "true", NULL);
+  g_assert_no_error (error);
+  dead_pid = g_strdup_printf ("%s\n", g_subprocess_get_identifier (sleeper));
+  g_subprocess_wait (sleeper, NULL, &error);
+  g_assert_no_error (error);
+  pidfile = g_build_filename (run_dir, CASEMENT_RUNTIME_PIDFILE, NULL);
+  g_assert_true (g_file_set_contents (pidfile, dead_pid, -1, NULL));
+
+  qmp = g_build_filename (run_dir, CASEMENT_RUNTIME_QMP_SOCKET, NULL);
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  address = g_unix_socket_address_new (qmp);
+  assert_ok (g_socket_bind (socket, address, FALSE, &error));
+  g_socket_close (socket, NULL);
+
+  keep = g_build_filename (run_dir, "not-ours.txt", NULL);
+  g_assert_true (g_file_set_contents (keep, "keep me", -1, NULL));
+
+  assert_ok (vm_attach (fresh, &error));
+  g_assert_cmpint (casement_vm_get_state (fresh), ==, CASEMENT_VM_STATE_CRASHED);
+  g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (qmp, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (keep, G_FILE_TEST_EXISTS));
+  g_assert_no_errno (g_unlink (keep));
+  g_assert_no_errno (g_rmdir (run_dir));
+
+  /* And it starts after that. */
+  assert_ok (vm_start (fresh, host, &error));
+  assert_ok (vm_force_off (fresh, &error));
+  assert_no_leftovers (fresh);
+}
+
+static void
+test_vm_cd_change (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *iso_a = g_build_filename (g_get_user_data_dir (), "cd a.iso", NULL);
+  g_autofree char *iso_b = g_build_filename (g_get_user_data_dir (), "cd, b.iso", NULL);
+  VmOptions options = { .install_iso = iso_a };
+
+  make_iso (iso_a, "CASEMENT_CD_A", "first.txt", 4096);
+  make_iso (iso_b, "CASEMENT_CD_B", "second.txt", 256 * 1024);
+
+  slug = create_vm (store, "Discs", &options);
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+  wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_A", BOOT_TIMEOUT_S);
+
+  assert_ok (vm_change_cd (vm, "cd-install", iso_b, &error));
+  wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_B", STEP_TIMEOUT_S);
+  wait_serial (vm, "TG: cd sr0 files=second.txt", STEP_TIMEOUT_S);
+
+  assert_ok (vm_eject (vm, "cd-install", &error));
+  wait_serial (vm, "TG: cd sr0 size=0", STEP_TIMEOUT_S);
+
+  /* QEMU's own refusal comes back as a message. */
+  g_assert_false (vm_change_cd (vm, "cd-install", "/nonexistent/casement.iso", &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_FAILED);
+  g_test_message ("bad ISO: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/casement.iso"));
+  g_clear_error (&error);
+  g_assert_false (vm_eject (vm, "cd-nothing", &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_FAILED);
+  g_clear_error (&error);
+
+  assert_ok (vm_force_off (vm, &error));
+  assert_no_leftovers (vm);
+}
+
+static guint64
+balloon_actual (CasementVm *vm)
+{
+  g_autoptr(JsonNode) reply = qmp_execute (vm, "query-balloon");
+
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (reply));
+  return json_object_get_int_member (json_node_get_object (reply), "actual");
+}
+
+static void
+test_vm_snapshot (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) snapshots = NULL;
+  g_autofree char *slug = NULL;
+  const VmOptions options = { .memory_mib = 512 };
+  CasementVmSnapshot *snapshot;
+  gint64 deadline;
+
+  slug = create_vm (store, "Snappy", &options);
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  g_assert_cmpuint (balloon_actual (vm), ==, 512 * 1024 * 1024);
+
+  snapshots = vm_snapshot_list (vm, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (snapshots->len, ==, 0);
+  g_clear_pointer (&snapshots, g_ptr_array_unref);
+
+  g_assert_false (vm_snapshot_create (vm, "two words", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  assert_ok (vm_snapshot_create (vm, "before", &error));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+
+  snapshots = vm_snapshot_list (vm, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (snapshots->len, ==, 1);
+  snapshot = g_ptr_array_index (snapshots, 0);
+  g_assert_cmpstr (snapshot->name, ==, "before");
+  g_assert_cmpuint (snapshot->vm_state_size, >, 0);
+  g_assert_cmpint (snapshot->date_unix, >, 0);
+  g_clear_pointer (&snapshots, g_ptr_array_unref);
+
+  g_assert_false (vm_snapshot_create (vm, "before", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  /* Change the guest: its balloon driver gives back half its memory. */
+  assert_ok (vm_set_balloon (vm, 256 * 1024 * 1024, &error));
+  deadline = g_get_monotonic_time () + STEP_TIMEOUT_S * G_USEC_PER_SEC;
+  while (balloon_actual (vm) != 256 * 1024 * 1024 && g_get_monotonic_time () < deadline)
+    spin (200);
+  g_assert_cmpuint (balloon_actual (vm), ==, 256 * 1024 * 1024);
+
+  /* Back in time: the guest has all its memory again. */
+  assert_ok (vm_snapshot_revert (vm, "before", &error));
+  g_assert_cmpuint (balloon_actual (vm), ==, 512 * 1024 * 1024);
+  spin (500);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+
+  g_assert_false (vm_snapshot_revert (vm, "never-taken", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  assert_ok (vm_snapshot_delete (vm, "before", &error));
+  snapshots = vm_snapshot_list (vm, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (snapshots->len, ==, 0);
+
+  /* The guest still runs after all that. */
+  assert_ok (vm_shutdown (vm, 0, &error));
+  assert_no_leftovers (vm);
+}
+
+static void
+test_vm_tpm (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) tpms = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *tpm_dir = NULL;
+  g_autofree char *swtpm_pid_path = NULL;
+  g_autofree char *swtpm_pid_text = NULL;
+  const VmOptions options = { .tpm = TRUE };
+  struct stat st;
+  GPid swtpm_pid;
+
+  if (casement_host_get_swtpm_path (host) == NULL)
+    {
+      g_test_skip ("swtpm is not installed");
+      return;
+    }
+
+  slug = create_vm (store, "Trusted", &options);
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+
+  tpms = qmp_execute (vm, "query-tpm");
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (tpms));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (tpms)), ==, 1);
+
+  tpm_dir = vm_file (vm, CASEMENT_VM_TPM_DIR);
+  g_assert_no_errno (g_stat (tpm_dir, &st));
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  swtpm_pid_path = vm_runtime_file (vm, "swtpm.pid");
+  g_assert_true (g_file_get_contents (swtpm_pid_path, &swtpm_pid_text, NULL, NULL));
+  swtpm_pid = (GPid) g_ascii_strtoll (swtpm_pid_text, NULL, 10);
+  g_assert_true (pid_alive (swtpm_pid));
+
+  assert_ok (vm_force_off (vm, &error));
+  g_assert_false (pid_alive (swtpm_pid));
+  assert_no_leftovers (vm);
+}
+
+static void
+test_vm_virtiofs_snapshot (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *share = g_build_filename (g_get_user_data_dir (), "shared, folder", NULL);
+  g_autofree char *pid_path = NULL;
+  g_autofree char *pid_text = NULL;
+  const VmOptions options = { .share_folder = share, .cmdline_extra = "tg.virtiofs=casement" };
+  GPid virtiofsd;
+
+  if (getuid () != 0)
+    {
+      g_test_skip ("QEMU 7.2's virtiofsd needs root");
+      return;
+    }
+  if (!casement_host_get_virtiofsd_usable (host))
+    {
+      g_test_skip ("no usable virtiofsd");
+      return;
+    }
+
+  g_assert_no_errno (g_mkdir_with_parents (share, 0755));
+
+  slug = create_vm (store, "Sharing", &options);
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_start (vm, host, &error));
+  pid_path = vm_runtime_file (vm, "virtiofsd.pid");
+  g_assert_true (g_file_get_contents (pid_path, &pid_text, NULL, NULL));
+  virtiofsd = (GPid) g_ascii_strtoll (pid_text, NULL, 10);
+  g_assert_true (pid_alive (virtiofsd));
+  wait_serial (vm, "TG: virtiofs mounted", BOOT_TIMEOUT_S);
+
+  g_assert_false (vm_snapshot_create (vm, "shared", &error));
+  g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_SNAPSHOT_UNSUPPORTED);
+  g_test_message ("virtiofs snapshot: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "virtiofs"));
+  g_clear_error (&error);
+
+  assert_ok (vm_shutdown (vm, 0, &error));
+  g_assert_false (pid_alive (virtiofsd));
+  assert_no_leftovers (vm);
+}
+
+/* Runs casementctl with @args; returns its exit status, and its output
+ * in @out and @err. */
+static int
+run_ctl (char       **out,
+         char       **err,
+         const char  *first_arg,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) ctl = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *env_ctl = g_getenv ("CASEMENTCTL");
+  const char *arg;
+  va_list ap;
+
+  if (env_ctl != NULL)
+    g_ptr_array_add (argv, g_strdup (env_ctl));
+  else
+    g_ptr_array_add (argv, g_test_build_filename (G_TEST_BUILT, "..", "src", "ctl", "casementctl", NULL));
+
+  va_start (ap, first_arg);
+  for (arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  /* Debug messages would go to its standard output. */
+  g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
+  ctl = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+
+  /* Asynchronously: QMP events for this process's own VM object keep
+   * arriving meanwhile. */
+  g_subprocess_communicate_utf8_async (ctl, NULL, NULL, store_result_cb, &result);
+  await_result (&result, BOOT_TIMEOUT_S + STEP_TIMEOUT_S, "casementctl");
+  g_subprocess_communicate_utf8_finish (ctl, result, out, err, &error);
+  g_assert_no_error (error);
+  g_test_message ("casementctl %s: exit %d%s%s", first_arg, g_subprocess_get_exit_status (ctl),
+                  *err && **err ? ": " : "", *err ? *err : "");
+
+  return g_subprocess_get_exit_status (ctl);
+}
+
+static void
+test_vm_casementctl (void)
+{
+  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVm) vm = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) waiter = NULL;
+  g_autoptr(GAsyncResult) waited = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *png = g_build_filename (g_get_user_data_dir (), "ctl shot.png", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *ctl_path = NULL;
+  const VmOptions options = { 0 };
+  const char *env_ctl = g_getenv ("CASEMENTCTL");
+  gsize len = 0;
+
+#define CTL(...)                                                                 \
+  G_STMT_START {                                                                 \
+    g_clear_pointer (&out, g_free);                                              \
+    g_clear_pointer (&err, g_free);                                              \
+    exit_status = run_ctl (&out, &err, __VA_ARGS__, NULL);                       \
+  } G_STMT_END
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int exit_status;
+
+  slug = create_vm (store, "Scripted", &options);
+
+  CTL ("status", "Scripted");
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_cmpstr (out, ==, "stopped\n");
+  CTL ("pause", "Scripted");
+  g_assert_cmpint (exit_status, ==, 1);
+  g_assert_nonnull (strstr (err, "not running"));
+
+  CTL ("start", "Scripted");
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_nonnull (strstr (out, "Started"));
+
+  /* The window of the app (this process) holds qmp.sock; the commands
+   * work all the same, over qmp-cli.sock. */
+  vm = casement_vm_new (store, slug);
+  assert_ok (vm_attach (vm, &error));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  track_vm (vm);
+
+  CTL ("start", "Scripted");
+  g_assert_cmpint (exit_status, ==, 1);
+  g_assert_nonnull (strstr (err, "already running"));
+
+  CTL ("status", "Scripted");
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_cmpstr (out, ==, "running\n");
+
+  CTL ("pause", "Scripted");
+  g_assert_cmpint (exit_status, ==, 0);
+  wait_for_state (vm, CASEMENT_VM_STATE_PAUSED, STEP_TIMEOUT_S);
+  CTL ("status", "Scripted");
+  g_assert_cmpstr (out, ==, "paused\n");
+  CTL ("resume", "Scripted");
+  g_assert_cmpint (exit_status, ==, 0);
+  wait_for_state (vm, CASEMENT_VM_STATE_RUNNING, STEP_TIMEOUT_S);
+
+  CTL ("qmp", "Scripted", "{\"execute\": \"query-status\"}");
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_nonnull (strstr (out, "\"running\""));
+  CTL ("qmp", "Scripted", "{\"execute\": \"no-such-command\"}");
+  g_assert_cmpint (exit_status, ==, 1);
+  g_assert_nonnull (strstr (err, "no-such-command"));
+  CTL ("qmp", "Scripted", "not json");
+  g_assert_cmpint (exit_status, ==, 2);
+
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  CTL ("screenshot", "Scripted", png);
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_true (g_file_get_contents (png, &contents, &len, NULL));
+  g_assert_cmpuint (len, >, 24);
+  g_assert_cmpuint (read_be32 ((guint8 *) contents + 16), ==, 1280);
+  g_assert_cmpuint (read_be32 ((guint8 *) contents + 20), ==, 800);
+
+  CTL ("snapshot", "Scripted", "create", "from-ctl");
+  g_assert_cmpint (exit_status, ==, 0);
+  CTL ("snapshot", "Scripted", "list");
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_true (g_str_has_prefix (out, "from-ctl\t"));
+  CTL ("snapshot", "Scripted", "delete", "from-ctl");
+  g_assert_cmpint (exit_status, ==, 0);
+  CTL ("snapshot", "Scripted", "list");
+  g_assert_cmpstr (out, ==, "");
+  CTL ("snapshot", "Scripted", "rename", "x");
+  g_assert_cmpint (exit_status, ==, 2);
+
+  CTL ("stop", "Scripted");
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_nonnull (strstr (out, "shut down"));
+  wait_for_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
+  CTL ("status", "Scripted");
+  g_assert_cmpstr (out, ==, "stopped\n");
+  assert_no_leftovers (vm);
+
+  /* start --wait stays until the VM has stopped, however that happens:
+   * here the app forces it off. */
+  ctl_path = env_ctl ? g_strdup (env_ctl)
+                     : g_test_build_filename (G_TEST_BUILT, "..", "src", "ctl", "casementctl", NULL);
+  waiter = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                             ctl_path, "start", "Scripted", "--wait", NULL);
+  g_assert_no_error (error);
+  g_clear_object (&vm);
+  vm = casement_vm_new (store, slug);
+  /* Until then it is starting, or "being started by another process". */
+  for (guint i = 0; casement_vm_get_state (vm) != CASEMENT_VM_STATE_RUNNING; i++)
+    {
+      g_autoptr(GError) attach_error = NULL;
+
+      g_assert_cmpuint (i, <, BOOT_TIMEOUT_S * 5);
+      spin (200);
+      if (!vm_attach (vm, &attach_error))
+        g_assert_error (attach_error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
+    }
+  track_vm (vm);
+  assert_ok (vm_force_off (vm, &error));
+  g_subprocess_communicate_utf8_async (waiter, NULL, NULL, store_result_cb, &waited);
+  await_result (&waited, STEP_TIMEOUT_S, "casementctl start --wait");
+  g_subprocess_communicate_utf8_finish (waiter, waited, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (waiter), ==, 0);
+  g_assert_nonnull (strstr (out, "has stopped"));
+
+  assert_no_leftovers (vm);
+#undef CTL
+}
 
 int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(CasementTestGuestEnv) env = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
   g_test_init (&argc, &argv, NULL);
-  return g_test_run ();
+
+  if (!casement_test_guest_ensure (NULL, NULL, &error))
+    g_error ("%s", error->message);
+
+  /* A subprocess test works in its parent's folders: it inherits them
+   * through XDG_DATA_HOME and XDG_RUNTIME_DIR. */
+  if (!g_test_subprocess ())
+    {
+      if (!(env = casement_test_guest_env_new (&error)))
+        g_error ("%s", error->message);
+
+      host = casement_host_probe (NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  g_strlcpy (test_dir, g_get_user_data_dir (), sizeof test_dir);
+  signal (SIGABRT, on_fatal_signal);
+  signal (SIGTERM, on_fatal_signal);
+  signal (SIGTRAP, on_fatal_signal);
+
+  g_test_add_func ("/Casement/Vm/lifecycle", test_vm_lifecycle);
+  g_test_add_func ("/Casement/Vm/shutdown-timeout", test_vm_shutdown_timeout);
+  g_test_add_func ("/Casement/Vm/crash", test_vm_crash);
+  g_test_add_func ("/Casement/Vm/start-errors", test_vm_start_errors);
+  g_test_add_func ("/Casement/Vm/socket-in-use", test_vm_socket_in_use);
+  g_test_add_func ("/Casement/Vm/kvm-unusable", test_vm_kvm_unusable);
+  g_test_add_func ("/Casement/Vm/reattach", test_vm_reattach);
+  g_test_add_func ("/Casement/Vm/stale", test_vm_stale);
+  g_test_add_func ("/Casement/Vm/cd-change", test_vm_cd_change);
+  g_test_add_func ("/Casement/Vm/snapshot", test_vm_snapshot);
+  g_test_add_func ("/Casement/Vm/tpm", test_vm_tpm);
+  g_test_add_func ("/Casement/Vm/virtiofs-snapshot", test_vm_virtiofs_snapshot);
+  g_test_add_func ("/Casement/Vm/casementctl", test_vm_casementctl);
+
+  status = g_test_run ();
+
+  g_clear_object (&host);
+
+  return status;
 }
