@@ -20,12 +20,1360 @@
 
 #include "config.h"
 
-#include <glib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "casement-display.h"
+#include "casement-qemu-command.h"
+#include "casement-test-guest.h"
+#include "casement-vm.h"
+
+/* Guest boot under TCG takes seconds; a loaded 2-core host may need more. */
+#define BOOT_TIMEOUT_S 120
+#define STEP_TIMEOUT_S 30
+
+/* The test guest's framebuffer: efifb, fixed by the firmware. */
+#define GUEST_WIDTH  1280
+#define GUEST_HEIGHT 800
+
+typedef struct
+{
+  GtkWindow       *window;
+  CasementDisplay *display;
+  char            *title;
+  char            *xid;
+} View;
+
+static gboolean          have_display;
+static char             *xdotool;
+static CasementVmStore  *store;
+static CasementVm       *vm;
+static char             *spice_path;
+static char             *serial_path;
+static char             *frames_dir;
+static guint             serial_lines_seen;
+static volatile GPid     qemu_pid;
+static gboolean          guest_tty_ready;
+
+/* ------------------------------------------------------------------ */
+/* Waiting                                                             */
+/* ------------------------------------------------------------------ */
+
+static void
+count_cb (guint *counter)
+{
+  (*counter)++;
+}
+
+static gboolean
+timeout_flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+spin (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+wait_for (Condition  condition,
+          gpointer   data,
+          guint      timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+  while (!condition (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      spin (20);
+    }
+
+  return TRUE;
+}
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
+await_result (GAsyncResult **result,
+              const char    *what)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) BOOT_TIMEOUT_S * G_USEC_PER_SEC;
+
+  while (*result == NULL)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s did not complete in %d s", what, BOOT_TIMEOUT_S);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+/* Waits for the next line of the guest's serial log (after those already
+ * seen) that matches @regex; returns it, or NULL after @timeout_ms. */
+static char *
+try_wait_serial (const char *regex,
+                 guint       timeout_ms,
+                 char      **log)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRegex) re = g_regex_new (regex, 0, 0, &error);
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  g_assert_no_error (error);
+
+  for (;;)
+    {
+      g_autofree char *contents = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      if (g_file_get_contents (serial_path, &contents, NULL, NULL))
+        {
+          lines = g_strsplit (contents, "\n", -1);
+          for (guint i = serial_lines_seen; lines[i] != NULL && lines[i + 1] != NULL; i++)
+            {
+              g_strdelimit (lines[i], "\r", ' ');
+              serial_lines_seen = i + 1;
+              if (g_regex_match (re, lines[i], 0, NULL))
+                return g_strstrip (g_strdup (lines[i]));
+            }
+        }
+
+      if (g_get_monotonic_time () > deadline)
+        {
+          if (log != NULL)
+            *log = g_steal_pointer (&contents);
+          return NULL;
+        }
+      spin (50);
+    }
+}
+
+static char *
+wait_serial (const char *regex)
+{
+  g_autofree char *log = NULL;
+  char *line = try_wait_serial (regex, STEP_TIMEOUT_S * 1000, &log);
+
+  if (line == NULL)
+    g_error ("The guest did not print a line matching “%s” in %d s; its log:\n%s",
+             regex, STEP_TIMEOUT_S, log != NULL ? log : "(none)");
+
+  return line;
+}
+
+/* Forgets the serial log so far: later waits only see new lines. */
+static void
+skip_serial (void)
+{
+  g_autofree char *contents = NULL;
+
+  if (g_file_get_contents (serial_path, &contents, NULL, NULL))
+    {
+      g_auto(GStrv) lines = g_strsplit (contents, "\n", -1);
+      serial_lines_seen = MAX (g_strv_length (lines), 1) - 1;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The VM                                                              */
+/* ------------------------------------------------------------------ */
+
+/* A failed assertion aborts: the VM outlives us by design, so kill it. */
+static void
+on_fatal_signal (int sig)
+{
+  if (qemu_pid > 0)
+    kill (qemu_pid, SIGKILL);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+vm_start (void)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  casement_vm_start_async (vm, NULL, NULL, store_result_cb, &result);
+  await_result (&result, "VM start");
+  casement_vm_start_finish (vm, result, &error);
+  g_assert_no_error (error);
+  qemu_pid = casement_vm_get_pid (vm);
+  guest_tty_ready = FALSE;
+}
+
+static void
+vm_reset (void)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  casement_vm_reset_async (vm, NULL, store_result_cb, &result);
+  await_result (&result, "reset");
+  casement_vm_reset_finish (vm, result, &error);
+  g_assert_no_error (error);
+  guest_tty_ready = FALSE;
+}
+
+static void
+vm_force_off (void)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  casement_vm_force_off_async (vm, NULL, store_result_cb, &result);
+  await_result (&result, "force off");
+  casement_vm_force_off_finish (vm, result, &error);
+  g_assert_no_error (error);
+  qemu_pid = 0;
+}
+
+/* Boots the test guest in pattern mode once; the tests share it. */
+static void
+ensure_vm (void)
+{
+  g_autoptr(CasementVmConfig) config = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *vm_dir = NULL;
+  g_autofree char *run_dir = NULL;
+
+  if (vm != NULL)
+    return;
+
+  config = casement_test_guest_config_new ("Display Test", "pattern", NULL);
+  /* An HDA device on QEMU's spice audiodev (there is no sound server
+   * here), so the SPICE server offers a playback channel. */
+  casement_vm_config_set_audio (config, TRUE);
+  casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
+  await_result (&result, "VM creation");
+  slug = casement_vm_store_create_finish (store, result, &error);
+  g_assert_no_error (error);
+
+  vm = casement_vm_new (store, slug);
+  vm_start ();
+
+  vm_dir = casement_vm_dup_vm_dir (vm);
+  run_dir = casement_vm_dup_runtime_dir (vm, &error);
+  g_assert_no_error (error);
+  serial_path = g_build_filename (vm_dir, CASEMENT_VM_SERIAL_LOG, NULL);
+  spice_path = g_build_filename (run_dir, CASEMENT_RUNTIME_SPICE_SOCKET, NULL);
+
+  g_free (wait_serial ("^TG: input event[0-9]+ QEMU Virtio Tablet"));
+  g_free (wait_serial ("^TG: ready"));
+  g_free (wait_serial ("^TG: pattern drawn 1280x800"));
+}
+
+static void
+screendump (const char *path)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  casement_vm_screendump_async (vm, path, NULL, store_result_cb, &result);
+  await_result (&result, "screendump");
+  casement_vm_screendump_finish (vm, result, &error);
+  g_assert_no_error (error);
+}
+
+static JsonNode *
+qmp (const char *command)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *reply;
+
+  casement_qmp_client_execute_async (casement_vm_get_qmp_client (vm), command, NULL, NULL,
+                                     store_result_cb, &result);
+  await_result (&result, command);
+  reply = casement_qmp_client_execute_finish (casement_vm_get_qmp_client (vm), result, &error);
+  g_assert_no_error (error);
+
+  return reply;
+}
+
+/* ------------------------------------------------------------------ */
+/* The widget on screen                                                */
+/* ------------------------------------------------------------------ */
+
+static gboolean
+display_is_running (gpointer data)
+{
+  return casement_display_get_state (data) == CASEMENT_DISPLAY_STATE_RUNNING;
+}
+
+static gboolean
+display_is_disconnected (gpointer data)
+{
+  return casement_display_get_state (data) == CASEMENT_DISPLAY_STATE_DISCONNECTED;
+}
+
+static gboolean
+window_is_active (gpointer data)
+{
+  return gtk_window_is_active (data);
+}
+
+/* The guest's frame stops changing once the pattern is drawn. */
+static void
+wait_frame_settled (CasementDisplay *display)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) STEP_TIMEOUT_S * G_USEC_PER_SEC;
+  CasementDisplayStats before, after;
+
+  casement_display_get_stats (display, &after);
+  do
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The display did not settle on a frame in %d s (%" G_GUINT64_FORMAT " frames)",
+                 STEP_TIMEOUT_S, after.frames);
+      before = after;
+      spin (700);
+      casement_display_get_stats (display, &after);
+    }
+  while (after.invalidated_pixels != before.invalidated_pixels ||
+         after.frames != before.frames ||
+         after.frames == 0);
+}
+
+static void
+xdo (const char *first_arg,
+     ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  g_ptr_array_add (argv, xdotool);
+  va_start (args, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *) argv->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+
+  /* The events it makes must reach GTK while it runs. */
+  g_subprocess_wait_check_async (process, NULL, store_result_cb, &result);
+  await_result (&result, "xdotool");
+  g_subprocess_wait_check_finish (process, result, &error);
+  g_assert_no_error (error);
+}
+
+/* The X window id of a toplevel, found by its unique title. */
+static char *
+find_xid (const char *title)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                              xdotool, "search", "--sync", "--name", title, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_strstrip (out);
+  g_assert_cmpstr (out, !=, "");
+
+  return g_steal_pointer (&out);
+}
+
+static View *
+view_new (int width,
+          int height)
+{
+  static guint counter;
+  View *view = g_new0 (View, 1);
+
+  view->title = g_strdup_printf ("casement-test-display-%d-%u", (int) getpid (), ++counter);
+  view->window = GTK_WINDOW (gtk_window_new ());
+  /* No decorations: the display sits at the window's origin, so window
+   * coordinates are widget coordinates. */
+  gtk_window_set_decorated (view->window, FALSE);
+  gtk_window_set_title (view->window, view->title);
+  gtk_window_set_default_size (view->window, width, height);
+  view->display = CASEMENT_DISPLAY (casement_display_new ());
+  gtk_window_set_child (view->window, GTK_WIDGET (view->display));
+  gtk_window_present (view->window);
+
+  return view;
+}
+
+static void
+view_free (View *view)
+{
+  g_object_add_weak_pointer (G_OBJECT (view->display), (gpointer *) &view->display);
+  gtk_window_destroy (view->window);
+  /* The SPICE server takes one client at a time: the next view must not
+   * race this one's goodbye. */
+  spin (300);
+  g_assert_null (view->display);
+  g_free (view->title);
+  g_free (view->xid);
+  g_free (view);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (View, view_free)
+
+/* Shows a connected display and waits until it shows the guest. */
+static View *
+view_connect (int width,
+              int height)
+{
+  View *view = view_new (width, height);
+
+  casement_display_connect (view->display, spice_path);
+  if (!wait_for (display_is_running, view->display, STEP_TIMEOUT_S))
+    g_error ("The display did not show the guest within %d s (state %d)",
+             STEP_TIMEOUT_S, casement_display_get_state (view->display));
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (view->display)), ==, width);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (view->display)), ==, height);
+
+  return view;
+}
+
+/* The first widget of @type inside @widget (depth first). */
+static GtkWidget *
+find_child (GtkWidget *widget,
+            GType      type)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
+        return child;
+      if ((found = find_child (child, type)))
+        return found;
+    }
+
+  return NULL;
+}
+
+/* Gives the view the X keyboard focus and waits until GTK knows. */
+static void
+view_focus (View *view)
+{
+  if (view->xid == NULL)
+    view->xid = find_xid (view->title);
+  gtk_window_present (view->window);
+  xdo ("windowfocus", "--sync", view->xid, NULL);
+  g_assert_true (wait_for (window_is_active, view->window, STEP_TIMEOUT_S));
+  gtk_widget_grab_focus (GTK_WIDGET (view->display));
+  g_assert_true (gtk_widget_has_focus (GTK_WIDGET (view->display)));
+}
+
+/* What the widget draws, rendered by its window's own renderer. */
+static GdkTexture *
+view_capture (View *view)
+{
+  GtkWidget *widget = GTK_WIDGET (view->display);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GskRenderNode) node = NULL;
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+
+  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (view->window)),
+                                      node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/* ------------------------------------------------------------------ */
+/* Comparing frames                                                    */
+/* ------------------------------------------------------------------ */
+
+/* The screendump scaled and letterboxed the way the widget should show
+ * it in a @width × @height area, or centred 1:1 when not @fit. */
+static GdkPixbuf *
+make_reference (const char *screendump_path,
+                int         width,
+                int         height,
+                gboolean    fit)
+{
+  g_autoptr(GdkPixbuf) dump = NULL;
+  g_autoptr(GdkPixbuf) scaled = NULL;
+  g_autoptr(GError) error = NULL;
+  GdkPixbuf *canvas;
+  double k;
+  int w, h;
+
+  dump = gdk_pixbuf_new_from_file (screendump_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (dump), ==, GUEST_WIDTH);
+  g_assert_cmpint (gdk_pixbuf_get_height (dump), ==, GUEST_HEIGHT);
+
+  k = fit ? MIN ((double) width / GUEST_WIDTH, (double) height / GUEST_HEIGHT) : 1;
+  w = (int) (GUEST_WIDTH * k + .5);
+  h = (int) (GUEST_HEIGHT * k + .5);
+  scaled = gdk_pixbuf_scale_simple (dump, w, h, GDK_INTERP_BILINEAR);
+
+  canvas = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  gdk_pixbuf_fill (canvas, 0x000000ff);
+  gdk_pixbuf_copy_area (scaled, 0, 0, w, h, canvas, (width - w) / 2, (height - h) / 2);
+
+  return canvas;
+}
+
+/* Counts the pixels that differ by more than @tolerance in a channel,
+ * after saving both pictures for a look. */
+static guint
+compare_frames (GdkTexture *frame,
+                GdkPixbuf  *reference,
+                int         tolerance,
+                const char *name)
+{
+  int width = gdk_texture_get_width (frame);
+  int height = gdk_texture_get_height (frame);
+  g_autofree guchar *pixels = g_malloc ((gsize) width * height * 4);
+  g_autofree char *frame_path = NULL;
+  g_autofree char *reference_path = NULL;
+  g_autofree char *frame_name = g_strdup_printf ("%s-widget.png", name);
+  g_autofree char *reference_name = g_strdup_printf ("%s-reference.png", name);
+  g_autoptr(GError) error = NULL;
+  const guchar *ref = gdk_pixbuf_read_pixels (reference);
+  int ref_stride = gdk_pixbuf_get_rowstride (reference);
+  int ref_channels = gdk_pixbuf_get_n_channels (reference);
+  guint bad = 0;
+
+  g_assert_cmpint (gdk_pixbuf_get_width (reference), ==, width);
+  g_assert_cmpint (gdk_pixbuf_get_height (reference), ==, height);
+
+  frame_path = g_build_filename (frames_dir, frame_name, NULL);
+  reference_path = g_build_filename (frames_dir, reference_name, NULL);
+  g_assert_true (gdk_texture_save_to_png (frame, frame_path));
+  gdk_pixbuf_save (reference, reference_path, "png", &error, NULL);
+  g_assert_no_error (error);
+  g_test_message ("frame: %s\nreference: %s", frame_path, reference_path);
+
+  /* Bytes B G R A, premultiplied; everything here is opaque. */
+  gdk_texture_download (frame, pixels, (gsize) width * 4);
+
+  for (int y = 0; y < height; y++)
+    {
+      for (int x = 0; x < width; x++)
+        {
+          const guchar *p = pixels + ((gsize) y * width + x) * 4;
+          const guchar *r = ref + (gsize) y * ref_stride + (gsize) x * ref_channels;
+
+          if (ABS (p[2] - r[0]) > tolerance ||
+              ABS (p[1] - r[1]) > tolerance ||
+              ABS (p[0] - r[2]) > tolerance)
+            bad++;
+        }
+    }
+
+  g_test_message ("%s: %u of %d pixels differ by more than %d", name, bad, width * height, tolerance);
+
+  return bad;
+}
+
+/* Compares the widget's picture with the screendump at @dump_path, or
+ * with one taken now when that is NULL. */
+static void
+check_frame (View       *view,
+             const char *name,
+             const char *dump_path,
+             int         tolerance,
+             double      max_bad_fraction)
+{
+  gboolean fit = casement_display_get_scale (view->display);
+  int width = gtk_widget_get_width (GTK_WIDGET (view->display));
+  int height = gtk_widget_get_height (GTK_WIDGET (view->display));
+  g_autofree char *dump_name = g_strdup_printf ("%s-screendump.png", name);
+  g_autofree char *own_dump_path = NULL;
+  g_autoptr(GdkTexture) frame = NULL;
+  g_autoptr(GdkPixbuf) reference = NULL;
+  guint bad;
+
+  wait_frame_settled (view->display);
+  if (dump_path == NULL)
+    {
+      dump_path = own_dump_path = g_build_filename (frames_dir, dump_name, NULL);
+      screendump (dump_path);
+    }
+  frame = view_capture (view);
+  reference = make_reference (dump_path, width, height, fit);
+  bad = compare_frames (frame, reference, tolerance, name);
+
+  g_assert_cmpfloat ((double) bad / (width * height), <=, max_bad_fraction);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+/* ------------------------------------------------------------------ */
+
+static gboolean
+skip_without_display (void)
+{
+  if (!have_display)
+    {
+      g_test_skip ("No display to show the widget on: run under xvfb-run");
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+static gboolean
+skip_without_xdotool (void)
+{
+  if (skip_without_display ())
+    return TRUE;
+
+  if (xdotool == NULL)
+    {
+      g_test_skip ("xdotool is not installed (apt install xdotool): it makes the real X input events");
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+test_display_defaults (void)
+{
+  g_autoptr(GtkWidget) widget = NULL;
+  CasementDisplay *display;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  guint notified = 0;
+  int width = -1, height = -1;
+
+  if (skip_without_display ())
+    return;
+
+  widget = g_object_ref_sink (casement_display_new ());
+  display = CASEMENT_DISPLAY (widget);
+
+  g_assert_cmpint (casement_display_get_state (display), ==, CASEMENT_DISPLAY_STATE_DISCONNECTED);
+  g_assert_null (casement_display_get_unix_path (display));
+  g_assert_true (casement_display_get_scale (display));
+  g_assert_true (casement_display_get_resize_guest (display));
+  g_assert_true (casement_display_get_clipboard_sharing (display));
+  g_assert_false (casement_display_get_audio (display));
+  g_assert_false (casement_display_get_keyboard_grabbed (display));
+  g_assert_false (casement_display_get_agent_connected (display));
+  g_assert_cmpstr (casement_display_get_release_shortcut (display), ==, "<Control><Alt>g");
+  g_assert_false (casement_display_get_guest_size (display, &width, &height));
+  g_assert_cmpint (width, ==, 0);
+  g_assert_false (casement_display_get_requested_guest_size (display, NULL, NULL));
+
+  /* Setters notify once, and only on a change. */
+  g_signal_connect_swapped (display, "notify::clipboard-sharing", G_CALLBACK (count_cb), &notified);
+  casement_display_set_clipboard_sharing (display, TRUE);
+  g_assert_cmpuint (notified, ==, 0);
+  casement_display_set_clipboard_sharing (display, FALSE);
+  casement_display_set_clipboard_sharing (display, FALSE);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_false (casement_display_get_clipboard_sharing (display));
+
+  casement_display_set_release_shortcut (display, "<Control><Shift>F12");
+  g_assert_cmpstr (casement_display_get_release_shortcut (display), ==, "<Control><Shift>F12");
+  g_test_expect_message ("casement-display", G_LOG_LEVEL_WARNING, "*not a valid shortcut*");
+  casement_display_set_release_shortcut (display, "<Control>no-such-key");
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (casement_display_get_release_shortcut (display), ==, "<Control><Shift>F12");
+
+  /* USB needs a session. */
+  devices = casement_display_list_usb_devices (display, &error);
+  g_assert_error (error, CASEMENT_DISPLAY_ERROR, CASEMENT_DISPLAY_ERROR_NOT_CONNECTED);
+  g_assert_null (devices);
+}
+
+/* Nothing listens on the socket: the widget says so and offers to retry. */
+static void
+test_display_connect_refused (void)
+{
+  g_autoptr(View) view = NULL;
+  g_autofree char *path = NULL;
+  GtkWidget *status;
+
+  if (skip_without_display ())
+    return;
+
+  path = g_build_filename (g_get_user_runtime_dir (), "no-such-vm", "spice.sock", NULL);
+  view = view_new (640, 400);
+  casement_display_connect (view->display, path);
+  g_assert_cmpstr (casement_display_get_unix_path (view->display), ==, path);
+  g_assert_true (wait_for (display_is_disconnected, view->display, STEP_TIMEOUT_S));
+
+  status = find_child (GTK_WIDGET (view->display), ADW_TYPE_STATUS_PAGE);
+  g_assert_nonnull (status);
+  g_assert_true (gtk_widget_get_visible (status));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view->display), "display.reconnect", NULL));
+  g_assert_true (wait_for (display_is_disconnected, view->display, STEP_TIMEOUT_S));
+}
+
+typedef struct
+{
+  const char *name;
+  gboolean    software;      /* CASEMENT_DISPLAY_NO_GL=1 */
+  const char *gsk_renderer;  /* the window's renderer, NULL for GTK's choice */
+} FramePath;
+
+static const FramePath frame_paths[] = {
+  { "gl", FALSE, NULL },
+  { "software", TRUE, NULL },
+  { "cairo", FALSE, "cairo" },
+};
+
+static void
+test_display_frame (gconstpointer data)
+{
+  const FramePath *path = data;
+  g_autofree char *name_1to1 = g_strdup_printf ("%s-1280x800", path->name);
+  g_autofree char *name_scaled = g_strdup_printf ("%s-640x480", path->name);
+  g_autofree char *name_unscaled = g_strdup_printf ("%s-1440x900-unscaled", path->name);
+  g_autofree char *own_dump_path = NULL;
+  const char *dump_path = NULL;
+  const char *renderer_name;
+
+  if (skip_without_display ())
+    return;
+
+  /* GTK reads GSK_RENDERER once per process: that case runs in a child,
+   * against the parent's VM and a screendump the parent takes. */
+  if (path->gsk_renderer != NULL && !g_test_subprocess ())
+    {
+      ensure_vm ();
+      own_dump_path = g_build_filename (frames_dir, "renderer-screendump.png", NULL);
+      screendump (own_dump_path);
+      g_setenv ("GSK_RENDERER", path->gsk_renderer, TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SPICE", spice_path, TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SCREENDUMP", own_dump_path, TRUE);
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_unsetenv ("GSK_RENDERER");
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  if (g_test_subprocess ())
+    {
+      spice_path = g_strdup (g_getenv ("CASEMENT_TEST_DISPLAY_SPICE"));
+      dump_path = g_getenv ("CASEMENT_TEST_DISPLAY_SCREENDUMP");
+      g_assert_nonnull (spice_path);
+      g_assert_nonnull (dump_path);
+    }
+  else
+    ensure_vm ();
+
+  if (path->software)
+    g_setenv ("CASEMENT_DISPLAY_NO_GL", "1", TRUE);
+
+  {
+    g_autoptr(View) view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
+    CasementDisplayStats stats;
+    int width, height;
+
+    g_unsetenv ("CASEMENT_DISPLAY_NO_GL");
+
+    renderer_name = G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (view->window)));
+    g_test_message ("renderer %s, display path %s", renderer_name,
+                    casement_display_get_uses_gl (view->display) ? "GL" : "software");
+
+    if (path->software || path->gsk_renderer != NULL)
+      g_assert_false (casement_display_get_uses_gl (view->display));
+    else if (g_str_equal (renderer_name, "GskCairoRenderer"))
+      {
+        g_test_skip ("GTK has no GL on this display");
+        return;
+      }
+    else
+      g_assert_true (casement_display_get_uses_gl (view->display));
+
+    g_assert_true (casement_display_get_guest_size (view->display, &width, &height));
+    g_assert_cmpint (width, ==, GUEST_WIDTH);
+    g_assert_cmpint (height, ==, GUEST_HEIGHT);
+
+    /* 1:1 every pixel must match. */
+    check_frame (view, name_1to1, dump_path, 2, 0.0);
+
+    casement_display_get_stats (view->display, &stats);
+    g_test_message ("%" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT " px invalidated, %"
+                    G_GUINT64_FORMAT " px uploaded, longest wait %" G_GINT64_FORMAT " µs",
+                    stats.frames, stats.invalidated_pixels, stats.uploaded_pixels,
+                    stats.max_upload_delay_us);
+    g_assert_cmpuint (stats.uploaded_pixels, >=, (guint64) GUEST_WIDTH * GUEST_HEIGHT);
+  }
+
+  if (path->software)
+    g_setenv ("CASEMENT_DISPLAY_NO_GL", "1", TRUE);
+
+  {
+    /* Letterboxed: 640×400 with 40-pixel bars above and below. The
+     * scalers differ a little at the bars' edges. */
+    g_autoptr(View) view = view_connect (640, 480);
+
+    g_unsetenv ("CASEMENT_DISPLAY_NO_GL");
+
+    check_frame (view, name_scaled, dump_path, 24, 0.01);
+
+    /* The guest has no agent: the widget scales, it asks for nothing. */
+    spin (800);
+    g_assert_false (casement_display_get_agent_connected (view->display));
+    g_assert_false (casement_display_get_requested_guest_size (view->display, NULL, NULL));
+  }
+
+  if (path->software)
+    g_setenv ("CASEMENT_DISPLAY_NO_GL", "1", TRUE);
+
+  {
+    /* Not scaled: 1:1 in the middle of a larger widget. */
+    g_autoptr(View) view = view_new (1440, 900);
+
+    g_unsetenv ("CASEMENT_DISPLAY_NO_GL");
+    casement_display_set_scale (view->display, FALSE);
+    casement_display_connect (view->display, spice_path);
+    g_assert_true (wait_for (display_is_running, view->display, STEP_TIMEOUT_S));
+
+    check_frame (view, name_unscaled, dump_path, 2, 0.0);
+  }
+}
+
+static void
+type_line (const char *text)
+{
+  xdo ("type", "--delay", "40", text, NULL);
+  xdo ("key", "Return", NULL);
+}
+
+/* The guest's tty1 reader starts in the background at boot and may miss
+ * keys typed before it is up: press Enter until it answers once. */
+static void
+wait_guest_tty (View *view)
+{
+  if (guest_tty_ready)
+    return;
+
+  skip_serial ();
+  for (guint i = 0; i < 10 && !guest_tty_ready; i++)
+    {
+      g_autofree char *line = NULL;
+
+      xdo ("key", "Return", NULL);
+      line = try_wait_serial ("^GOT:", 2000, NULL);
+      guest_tty_ready = line != NULL;
+    }
+
+  g_assert_true (guest_tty_ready);
+  spin (500);
+  skip_serial ();
+}
+
+static void
+test_display_keyboard (void)
+{
+  g_autoptr(View) view = NULL;
+  g_autofree char *line = NULL;
+
+  if (skip_without_xdotool ())
+    return;
+
+  ensure_vm ();
+  view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
+  view_focus (view);
+  wait_guest_tty (view);
+
+  /* Shifted letters and symbols, digits, Enter. */
+  type_line ("Hello, World! 42 a_b=c");
+  line = wait_serial ("^GOT:");
+  g_assert_cmpstr (line, ==, "GOT:Hello, World! 42 a_b=c");
+}
+
+/* A key held when the focus leaves is released in the guest, otherwise
+ * the guest would go on seeing it down. */
+static void
+test_display_focus_loss (void)
+{
+  g_autoptr(View) view = NULL;
+  g_autoptr(View) other = NULL;
+  g_autofree char *line = NULL;
+
+  if (skip_without_xdotool ())
+    return;
+
+  ensure_vm ();
+  view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
+  view_focus (view);
+  wait_guest_tty (view);
+
+  xdo ("keydown", "shift", NULL);
+  spin (300);
+
+  other = view_new (200, 100);
+  view_focus (other);
+  g_assert_false (gtk_widget_has_focus (GTK_WIDGET (view->display)) &&
+                  gtk_window_is_active (view->window));
+  xdo ("keyup", "shift", NULL);
+
+  view_focus (view);
+  type_line ("abc");
+  line = wait_serial ("^GOT:");
+  /* Still held, Shift would have made it "ABC". */
+  g_assert_cmpstr (line, ==, "GOT:abc");
+}
+
+static void
+test_display_grab (void)
+{
+  g_autoptr(View) view = NULL;
+  g_autofree char *line = NULL;
+  GtkWidget *hint;
+
+  if (skip_without_xdotool ())
+    return;
+
+  ensure_vm ();
+  view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
+  view_focus (view);
+  wait_guest_tty (view);
+
+  /* A click inside grabs the keyboard and says how to get it back. */
+  xdo ("mousemove", "--window", view->xid, "600", "300", NULL);
+  xdo ("click", "1", NULL);
+  spin (300);
+  g_assert_true (casement_display_get_keyboard_grabbed (view->display));
+  hint = find_child (GTK_WIDGET (view->display), GTK_TYPE_REVEALER);
+  g_assert_nonnull (hint);
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (hint)));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (gtk_revealer_get_child (GTK_REVEALER (hint)))),
+                   ==, "Press Ctrl+Alt+G to release the keyboard");
+
+  /* The release shortcut does not reach the guest; Ctrl and Alt, which
+   * did, are released there. */
+  xdo ("key", "ctrl+alt+g", NULL);
+  spin (300);
+  g_assert_false (casement_display_get_keyboard_grabbed (view->display));
+  type_line ("xy");
+  line = wait_serial ("^GOT:");
+  g_assert_cmpstr (line, ==, "GOT:xy");
+}
+
+/* Asks for the next tablet event line of type @type and code @code. */
+static int
+wait_event (int type,
+            int code)
+{
+  g_autofree char *regex = g_strdup_printf ("^EV event[0-9]+ type=%d code=%d val=", type, code);
+  g_autofree char *line = wait_serial (regex);
+
+  return atoi (strstr (line, "val=") + 4);
+}
+
+typedef struct
+{
+  const char *name;
+  gboolean    software;
+  int         width;    /* window size; the guest's 1280×800 scales into it */
+  int         height;
+} PointerCase;
+
+static const PointerCase pointer_cases[] = {
+  { "1to1-gl", FALSE, GUEST_WIDTH, GUEST_HEIGHT },
+  /* 640×400 at y 40: half size, so window (50, 140) is guest (100, 200). */
+  { "scaled-software", TRUE, 640, 480 },
+};
+
+static void
+test_display_pointer (gconstpointer data)
+{
+  const PointerCase *pc = data;
+  g_autoptr(View) view = NULL;
+  double k = MIN ((double) pc->width / GUEST_WIDTH, (double) pc->height / GUEST_HEIGHT);
+  int y0 = (pc->height - (int) (GUEST_HEIGHT * k + .5)) / 2;
+  const struct { int x, y; } points[] = { { 100, 200 }, { 640, 400 }, { 1278, 798 } };
+
+  if (skip_without_xdotool ())
+    return;
+
+  ensure_vm ();
+  if (pc->software)
+    g_setenv ("CASEMENT_DISPLAY_NO_GL", "1", TRUE);
+  view = view_connect (pc->width, pc->height);
+  g_unsetenv ("CASEMENT_DISPLAY_NO_GL");
+  view_focus (view);
+  skip_serial ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      g_autofree char *x = g_strdup_printf ("%d", (int) (points[i].x * k));
+      g_autofree char *y = g_strdup_printf ("%d", (int) (points[i].y * k) + y0);
+      int gx = (int) ((int) (points[i].x * k) / k);
+      int gy = (int) ((int) (points[i].y * k) / k);
+
+      xdo ("mousemove", "--window", view->xid, x, y, NULL);
+      /* QEMU scales the client's position to the tablet's 0…32767. */
+      g_assert_cmpint (wait_event (3, 0), ==, (int) ((gint64) gx * 32767 / GUEST_WIDTH));
+      g_assert_cmpint (wait_event (3, 1), ==, (int) ((gint64) gy * 32767 / GUEST_HEIGHT));
+    }
+
+  /* Left, right and middle buttons: BTN_LEFT 272, BTN_RIGHT 273, BTN_MIDDLE 274. */
+  xdo ("click", "1", NULL);
+  g_assert_cmpint (wait_event (1, 272), ==, 1);
+  g_assert_cmpint (wait_event (1, 272), ==, 0);
+  xdo ("click", "3", NULL);
+  g_assert_cmpint (wait_event (1, 273), ==, 1);
+  g_assert_cmpint (wait_event (1, 273), ==, 0);
+  xdo ("click", "2", NULL);
+  g_assert_cmpint (wait_event (1, 274), ==, 1);
+  g_assert_cmpint (wait_event (1, 274), ==, 0);
+
+  /* Two buttons held at once. */
+  xdo ("mousedown", "1", NULL);
+  g_assert_cmpint (wait_event (1, 272), ==, 1);
+  xdo ("mousedown", "3", NULL);
+  g_assert_cmpint (wait_event (1, 273), ==, 1);
+  xdo ("mouseup", "3", NULL);
+  g_assert_cmpint (wait_event (1, 273), ==, 0);
+  xdo ("mouseup", "1", NULL);
+  g_assert_cmpint (wait_event (1, 272), ==, 0);
+
+  /* Wheel: one notch each way (REL_WHEEL). */
+  xdo ("click", "4", NULL);
+  g_assert_cmpint (wait_event (2, 8), ==, 1);
+  xdo ("click", "5", NULL);
+  g_assert_cmpint (wait_event (2, 8), ==, -1);
+
+  /* Back and forward buttons: BTN_SIDE 275, BTN_EXTRA 276. */
+  xdo ("click", "8", NULL);
+  g_assert_cmpint (wait_event (1, 275), ==, 1);
+  g_assert_cmpint (wait_event (1, 275), ==, 0);
+  xdo ("click", "9", NULL);
+  g_assert_cmpint (wait_event (1, 276), ==, 1);
+  g_assert_cmpint (wait_event (1, 276), ==, 0);
+}
+
+/* At scale factor 2 the widget works in logical pixels, X and the guest in
+ * device pixels: a 640×400 window holds the whole guest 1:1. GDK reads
+ * GDK_SCALE once, at start: this runs in a child process. */
+static void
+test_display_hidpi (void)
+{
+  g_autoptr(View) view = NULL;
+  const struct { int x, y; } points[] = { { 100, 200 }, { 1278, 798 } };
+
+  if (skip_without_xdotool ())
+    return;
+
+  if (!g_test_subprocess ())
+    {
+      g_autofree char *dump_path = g_build_filename (frames_dir, "hidpi-screendump.png", NULL);
+
+      ensure_vm ();
+      screendump (dump_path);
+      g_setenv ("GDK_SCALE", "2", TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SPICE", spice_path, TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SERIAL", serial_path, TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SCREENDUMP", dump_path, TRUE);
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_unsetenv ("GDK_SCALE");
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  spice_path = g_strdup (g_getenv ("CASEMENT_TEST_DISPLAY_SPICE"));
+  serial_path = g_strdup (g_getenv ("CASEMENT_TEST_DISPLAY_SERIAL"));
+  g_assert_nonnull (spice_path);
+  g_assert_nonnull (serial_path);
+
+  view = view_connect (GUEST_WIDTH / 2, GUEST_HEIGHT / 2);
+  g_assert_cmpint (gtk_widget_get_scale_factor (GTK_WIDGET (view->display)), ==, 2);
+
+  /* The capture renders at scale 1, i.e. the 1:1 device image halved.
+   * Before the pointer comes in: that shows the grab hint. */
+  check_frame (view, "hidpi", g_getenv ("CASEMENT_TEST_DISPLAY_SCREENDUMP"), 24, 0.01);
+
+  view_focus (view);
+  skip_serial ();
+
+  /* xdotool speaks device pixels: window (x, y) is guest (x, y). */
+  for (guint i = 0; i < G_N_ELEMENTS (points); i++)
+    {
+      g_autofree char *x = g_strdup_printf ("%d", points[i].x);
+      g_autofree char *y = g_strdup_printf ("%d", points[i].y);
+
+      xdo ("mousemove", "--window", view->xid, x, y, NULL);
+      g_assert_cmpint (wait_event (3, 0), ==, (int) ((gint64) points[i].x * 32767 / GUEST_WIDTH));
+      g_assert_cmpint (wait_event (3, 1), ==, (int) ((gint64) points[i].y * 32767 / GUEST_HEIGHT));
+    }
+}
+
+/* The channel types (spice/enums.h) of the client connected to the VM's
+ * SPICE server, as QEMU lists them. */
+static guint
+spice_channel_types (void)
+{
+  g_autoptr(JsonNode) reply = qmp ("query-spice");
+  JsonObject *spice = json_node_get_object (reply);
+  JsonArray *channels = json_object_get_array_member (spice, "channels");
+  guint seen = 0;
+
+  g_assert_cmpstr (json_object_get_string_member (spice, "mouse-mode"), ==, "client");
+  for (guint i = 0; i < json_array_get_length (channels); i++)
+    seen |= 1 << json_object_get_int_member (json_array_get_object_element (channels, i), "channel-type");
+
+  return seen;
+}
+
+#define CHANNEL_MAIN     (1 << 1)
+#define CHANNEL_DISPLAY  (1 << 2)
+#define CHANNEL_INPUTS   (1 << 3)
+#define CHANNEL_CURSOR   (1 << 4)
+#define CHANNEL_PLAYBACK (1 << 5)
+
+static void
+test_display_channels (void)
+{
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+  guint expected = CHANNEL_MAIN | CHANNEL_DISPLAY | CHANNEL_INPUTS | CHANNEL_CURSOR;
+
+  if (skip_without_display ())
+    return;
+
+  ensure_vm ();
+
+  {
+    g_autoptr(View) view = view_connect (640, 400);
+
+    /* Sound stays off unless asked for. */
+    spin (1000);
+    g_assert_cmphex (spice_channel_types (), ==, expected);
+
+    /* With a session, the USB manager answers (this machine may have no
+     * USB device at all, so only the call is checked). */
+    devices = casement_display_list_usb_devices (view->display, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (devices);
+    g_test_message ("%u USB devices could be redirected", devices->len);
+  }
+
+  {
+    g_autoptr(View) view = view_new (640, 400);
+
+    casement_display_set_audio (view->display, TRUE);
+    casement_display_connect (view->display, spice_path);
+    g_assert_true (wait_for (display_is_running, view->display, STEP_TIMEOUT_S));
+    spin (1000);
+    g_assert_cmphex (spice_channel_types (), ==, expected | CHANNEL_PLAYBACK);
+  }
+}
+
+/* Caps Lock toggled while the focus was elsewhere reaches the guest when
+ * the focus comes back. */
+static void
+test_display_lock_keys (void)
+{
+  g_autoptr(View) view = NULL;
+  g_autoptr(View) other = NULL;
+  g_autofree char *line = NULL;
+
+  if (skip_without_xdotool ())
+    return;
+
+  ensure_vm ();
+  view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
+  other = view_new (200, 100);
+  view_focus (view);
+  wait_guest_tty (view);
+
+  view_focus (other);
+  xdo ("key", "Caps_Lock", NULL);
+  view_focus (view);
+  spin (300);
+  type_line ("a");
+  line = wait_serial ("^GOT:");
+  g_assert_cmpstr (line, ==, "GOT:A");
+  g_clear_pointer (&line, g_free);
+
+  view_focus (other);
+  xdo ("key", "Caps_Lock", NULL);
+  view_focus (view);
+  spin (300);
+  type_line ("b");
+  line = wait_serial ("^GOT:");
+  g_assert_cmpstr (line, ==, "GOT:b");
+}
+
+typedef struct
+{
+  guint    states;  /* one bit per CasementDisplayState seen */
+  GString *sizes;   /* the guest sizes shown, in order */
+} StateLog;
+
+static void
+record_state_cb (CasementDisplay *display,
+                 GParamSpec      *pspec,
+                 StateLog        *log)
+{
+  int width, height;
+
+  log->states |= 1 << casement_display_get_state (display);
+  if (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING &&
+      casement_display_get_guest_size (display, &width, &height))
+    g_string_append_printf (log->sizes, " %d×%d", width, height);
+}
+
+/* The VM stops: the widget says so; it starts again: Reconnect works. */
+static void
+test_display_reconnect (void)
+{
+  g_autoptr(View) view = NULL;
+  GtkWidget *status;
+  guint reconnects = 0;
+  StateLog log = { 0, NULL };
+
+  if (skip_without_display ())
+    return;
+
+  ensure_vm ();
+  view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
+  g_signal_connect_swapped (view->display, "reconnect", G_CALLBACK (count_cb), &reconnects);
+  status = find_child (GTK_WIDGET (view->display), ADW_TYPE_STATUS_PAGE);
+  g_assert_false (gtk_widget_get_visible (status));
+
+  vm_force_off ();
+  g_assert_true (wait_for (display_is_disconnected, view->display, STEP_TIMEOUT_S));
+  g_assert_true (gtk_widget_get_visible (status));
+  g_assert_false (casement_display_get_guest_size (view->display, NULL, NULL));
+
+  vm_start ();
+  skip_serial ();
+  g_free (wait_serial ("^TG: pattern drawn"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view->display), "display.reconnect", NULL));
+  g_assert_cmpuint (reconnects, ==, 1);
+  g_assert_true (wait_for (display_is_running, view->display, STEP_TIMEOUT_S));
+  g_assert_false (gtk_widget_get_visible (status));
+
+  check_frame (view, "reconnected", NULL, 2, 0.0);
+
+  /* A reset makes the guest drop its screen and set a mode again: the
+   * widget waits for the new surface and shows it, on the same session. */
+  log.sizes = g_string_new (NULL);
+  g_signal_connect (view->display, "notify::state", G_CALLBACK (record_state_cb), &log);
+  vm_reset ();
+  skip_serial ();
+  g_free (wait_serial ("^TG: pattern drawn"));
+  g_assert_true (wait_for (display_is_running, view->display, STEP_TIMEOUT_S));
+  g_signal_handlers_disconnect_by_func (view->display, record_state_cb, &log);
+  g_test_message ("guest screens shown across the reset:%s", log.sizes->str);
+  g_string_free (log.sizes, TRUE);
+  g_assert_cmpint (log.states & (1 << CASEMENT_DISPLAY_STATE_WAITING), !=, 0);
+  g_assert_cmpint (log.states & (1 << CASEMENT_DISPLAY_STATE_DISCONNECTED), ==, 0);
+  check_frame (view, "after-reset", NULL, 2, 0.0);
+}
 
 int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(CasementTestGuestEnv) env = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
   g_test_init (&argc, &argv, NULL);
-  return g_test_run ();
+
+  /* A subprocess test works in its parent's folders and VM. */
+  if (!g_test_subprocess ())
+    {
+      if (!(env = casement_test_guest_env_new (&error)))
+        g_error ("%s", error->message);
+      if (!casement_test_guest_ensure (NULL, NULL, &error))
+        g_error ("%s", error->message);
+    }
+
+  /* Without a session bus GIO would autolaunch one for GTK: a stray
+   * dbus-daemon that inherits the private XDG_RUNTIME_DIR and starts the
+   * document portal, which mounts a FUSE file system in it. */
+  if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL)
+    {
+      g_autofree char *no_bus = g_build_filename (g_get_user_runtime_dir (), "no-session-bus", NULL);
+      g_autofree char *address = g_strconcat ("unix:path=", no_bus, NULL);
+
+      g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+      /* The accessibility bridge needs that bus. */
+      g_setenv ("GTK_A11Y", "none", TRUE);
+    }
+
+  /* Only an X display runs these; Wayland has no xdotool nor window
+   * placement, so the tests ask for X (xvfb-run). */
+  gdk_set_allowed_backends ("x11");
+  have_display = gtk_init_check ();
+  if (have_display)
+    adw_init ();
+  xdotool = g_find_program_in_path ("xdotool");
+
+  frames_dir = g_build_filename (g_test_get_dir (G_TEST_BUILT), "test-display-frames", NULL);
+  g_mkdir_with_parents (frames_dir, 0755);
+
+  store = casement_vm_store_new (NULL);
+  signal (SIGABRT, on_fatal_signal);
+  signal (SIGTRAP, on_fatal_signal);
+  signal (SIGSEGV, on_fatal_signal);
+  signal (SIGTERM, on_fatal_signal);
+
+  g_test_add_func ("/Casement/Display/defaults", test_display_defaults);
+  g_test_add_func ("/Casement/Display/connect-refused", test_display_connect_refused);
+  for (guint i = 0; i < G_N_ELEMENTS (frame_paths); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/Casement/Display/frame/%s", frame_paths[i].name);
+      g_test_add_data_func (path, &frame_paths[i], test_display_frame);
+    }
+  g_test_add_func ("/Casement/Display/keyboard", test_display_keyboard);
+  g_test_add_func ("/Casement/Display/focus-loss", test_display_focus_loss);
+  g_test_add_func ("/Casement/Display/grab", test_display_grab);
+  for (guint i = 0; i < G_N_ELEMENTS (pointer_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/Casement/Display/pointer/%s", pointer_cases[i].name);
+      g_test_add_data_func (path, &pointer_cases[i], test_display_pointer);
+    }
+  g_test_add_func ("/Casement/Display/hidpi", test_display_hidpi);
+  g_test_add_func ("/Casement/Display/channels", test_display_channels);
+  g_test_add_func ("/Casement/Display/lock-keys", test_display_lock_keys);
+  g_test_add_func ("/Casement/Display/reconnect", test_display_reconnect);
+
+  status = g_test_run ();
+
+  if (vm != NULL && qemu_pid > 0)
+    vm_force_off ();
+  g_clear_object (&vm);
+  g_clear_object (&store);
+  g_free (spice_path);
+  g_free (serial_path);
+  g_free (frames_dir);
+  g_free (xdotool);
+
+  return status;
 }

@@ -413,11 +413,12 @@ test_unattend_shares (void)
     const char         *golden;
     gboolean            virtiofs;
     gboolean            smb;
+    gboolean            webdav;
   } cases[] = {
-    { CASEMENT_SHARE_METHOD_VIRTIOFS, "win11-virtiofs.xml", TRUE, FALSE },
-    { CASEMENT_SHARE_METHOD_SMB, "win11-smb.xml", FALSE, TRUE },
-    { CASEMENT_SHARE_METHOD_WEBDAV, NULL, FALSE, FALSE },
-    { CASEMENT_SHARE_METHOD_AUTO, NULL, TRUE, TRUE },
+    { CASEMENT_SHARE_METHOD_VIRTIOFS, "win11-virtiofs.xml", TRUE, FALSE, FALSE },
+    { CASEMENT_SHARE_METHOD_SMB, "win11-smb.xml", FALSE, TRUE, FALSE },
+    { CASEMENT_SHARE_METHOD_WEBDAV, NULL, FALSE, FALSE, TRUE },
+    { CASEMENT_SHARE_METHOD_AUTO, NULL, TRUE, TRUE, TRUE },
   };
   CasementUnattendOptions options = { .media_language = "en-US", .time_zone = "UTC" };
 
@@ -440,6 +441,8 @@ test_unattend_shares (void)
       assert_commands_contain (answers, "sc start VirtioFsSvc", cases[i].virtiofs);
       assert_commands_contain (answers, "AllowInsecureGuestAuth", cases[i].smb);
       assert_commands_contain (answers, "net use Z: \\\\10.0.2.4\\qemu /persistent:yes", cases[i].smb);
+      assert_commands_contain (answers, "sc config WebClient start= auto", cases[i].webdav);
+      assert_commands_contain (answers, "spice-webdavd*.msi", cases[i].webdav);
       assert_commands_contain (answers, "virtio-win-guest-tools.exe", TRUE);
       assert_commands_contain (answers, CASEMENT_UNATTEND_DONE_MARKER, TRUE);
 

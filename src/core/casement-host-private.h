@@ -68,4 +68,31 @@ gboolean                  _casement_host_check_kvm               (const char    
 /* TRUE when a unix socket at @path accepts a connection. */
 gboolean                  _casement_host_socket_is_live          (const char          *path);
 
+/* QEMU 7.2's virtiofsd wants to be root: without root it runs in a user
+ * namespace of its own in which this user is root and no one else exists.
+ * The maps are written out in the parent, before fork(): formatting is
+ * not async-signal-safe. */
+typedef struct
+{
+  char uid_map[32];   /* "0 <uid> 1" */
+  char gid_map[32];
+} CasementUserns;
+
+void                      _casement_host_userns_init             (CasementUserns      *userns);
+/* For a forked child, before exec (both async-signal-safe). The C
+ * virtiofsd drops its supplementary groups with setgroups() first thing
+ * and exits when that fails, as it does for a user with groups, and in a
+ * user namespace made without privileges. This makes setgroups() a
+ * successful no-op for the process and what it runs. FALSE with errno
+ * set on failure. */
+gboolean                  _casement_host_setgroups_noop          (void);
+/* Unshares a user and a mount namespace, becomes root in them (mapped to
+ * this user) and calls _casement_host_setgroups_noop(). Returns NULL, or
+ * the step that failed with errno set. */
+const char               *_casement_host_userns_enter            (const CasementUserns *userns);
+/* Enters one in a forked child and does there what the C virtiofsd will
+ * (setgroups(), its sandbox's namespaces). @reason (out): why not,
+ * translated. */
+gboolean                  _casement_host_check_user_namespaces   (char               **reason);
+
 G_END_DECLS

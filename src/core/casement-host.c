@@ -24,10 +24,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
@@ -52,6 +62,7 @@ struct _CasementHost
   char                     *swtpm_path;
   char                     *virtiofsd_path;
   char                     *smbd_path;
+  char                     *userns_reason;
   GHashTable               *cpu_flags;         /* set of char* */
   GHashTable               *devices;           /* set of char* */
   GHashTable               *audiodevs;         /* set of char* */
@@ -68,6 +79,7 @@ struct _CasementHost
   guint                     pipewire_live : 1;
   guint                     pulse_live : 1;
   guint                     is_root : 1;
+  guint                     userns_usable : 1;
 };
 
 G_DEFINE_FINAL_TYPE (CasementHost, casement_host, G_TYPE_OBJECT)
@@ -117,6 +129,7 @@ casement_host_finalize (GObject *object)
   g_clear_pointer (&self->swtpm_path, g_free);
   g_clear_pointer (&self->virtiofsd_path, g_free);
   g_clear_pointer (&self->smbd_path, g_free);
+  g_clear_pointer (&self->userns_reason, g_free);
   g_clear_pointer (&self->cpu_flags, g_hash_table_unref);
   g_clear_pointer (&self->devices, g_hash_table_unref);
   g_clear_pointer (&self->audiodevs, g_hash_table_unref);
@@ -800,11 +813,229 @@ run_for_output (const char * const  *argv,
   return g_steal_pointer (&out);
 }
 
+/* User namespaces for the C virtiofsd */
+
+/* The syscall filter below names setgroups() by its number, which is only
+ * meaningful together with the architecture (and on 32-bit ones glibc
+ * uses setgroups32()). */
+#if defined(__x86_64__)
+# define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+# define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+# define NATIVE_AUDIT_ARCH AUDIT_ARCH_PPC64LE
+#elif defined(__s390x__)
+# define NATIVE_AUDIT_ARCH AUDIT_ARCH_S390X
+#elif defined(__riscv) && __riscv_xlen == 64
+# define NATIVE_AUDIT_ARCH AUDIT_ARCH_RISCV64
+#endif
+
+void
+_casement_host_userns_init (CasementUserns *userns)
+{
+  g_return_if_fail (userns != NULL);
+
+  g_snprintf (userns->uid_map, sizeof userns->uid_map, "0 %u 1", (guint) getuid ());
+  g_snprintf (userns->gid_map, sizeof userns->gid_map, "0 %u 1", (guint) getgid ());
+}
+
+static gboolean
+write_proc_file (const char *path,
+                 const char *contents)
+{
+  gsize len = strlen (contents);
+  ssize_t written;
+  int fd;
+
+  if ((fd = open (path, O_WRONLY | O_CLOEXEC)) < 0)
+    return FALSE;
+
+  do
+    written = write (fd, contents, len);
+  while (written < 0 && errno == EINTR);
+
+  if (written != (ssize_t) len)
+    {
+      int errsv = written < 0 ? errno : EIO;
+
+      close (fd);
+      errno = errsv;
+      return FALSE;
+    }
+
+  return close (fd) == 0;
+}
+
+/* Async-signal-safe: runs between fork() and exec(). */
+gboolean
+_casement_host_setgroups_noop (void)
+{
+#ifdef NATIVE_AUDIT_ARCH
+  /* The groups the program keeps are the user's own, which any of the
+   * user's programs has: nothing is gained by it. */
+  static struct sock_filter setgroups_noop[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_setgroups, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  static struct sock_fprog program = {
+    .len = G_N_ELEMENTS (setgroups_noop),
+    .filter = setgroups_noop,
+  };
+
+  return prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+#else
+  errno = ENOSYS;
+  return FALSE;
+#endif
+}
+
+static void
+setgroups_noop_child_setup (gpointer user_data)
+{
+  /* When it fails, the program says why itself. */
+  _casement_host_setgroups_noop ();
+}
+
+/* Async-signal-safe: runs between fork() and exec(). */
+const char *
+_casement_host_userns_enter (const CasementUserns *userns)
+{
+  if (unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0)
+    return "unshare(CLONE_NEWUSER)";
+  if (!write_proc_file ("/proc/self/setgroups", "deny"))
+    return "/proc/self/setgroups";
+  if (!write_proc_file ("/proc/self/uid_map", userns->uid_map))
+    return "/proc/self/uid_map";
+  if (!write_proc_file ("/proc/self/gid_map", userns->gid_map))
+    return "/proc/self/gid_map";
+  if (!_casement_host_setgroups_noop ())
+    return "a seccomp filter for setgroups()";
+
+  return NULL;
+}
+
+/* A sysctl that says no, as a sentence; NULL when none does. */
+static char *
+dup_userns_sysctl_reason (void)
+{
+  static const struct {
+    const char *path;
+    const char *name;
+    const char *forbidding;
+  } sysctls[] = {
+    { "/proc/sys/kernel/unprivileged_userns_clone", "kernel.unprivileged_userns_clone", "0" },
+    { "/proc/sys/user/max_user_namespaces", "user.max_user_namespaces", "0" },
+    { "/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "kernel.apparmor_restrict_unprivileged_userns", "1" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sysctls); i++)
+    {
+      g_autofree char *value = NULL;
+
+      if (g_file_get_contents (sysctls[i].path, &value, NULL, NULL) &&
+          g_str_equal (g_strstrip (value), sysctls[i].forbidding))
+        return g_strdup_printf (_("the system forbids it (%s is %s)"), sysctls[i].name, value);
+    }
+
+  return NULL;
+}
+
+gboolean
+_casement_host_check_user_namespaces (char **reason)
+{
+  CasementUserns userns;
+  char report[128] = { 0 };
+  gssize n;
+  int fds[2];
+  int status = 0;
+  int errsv = 0;
+  pid_t pid;
+
+  g_return_val_if_fail (reason != NULL && *reason == NULL, FALSE);
+
+  _casement_host_userns_init (&userns);
+
+  if (pipe2 (fds, O_CLOEXEC) != 0)
+    {
+      *reason = g_strdup_printf ("pipe2: %s", g_strerror (errno));
+      return FALSE;
+    }
+
+  /* unshare(CLONE_NEWUSER) needs a single-threaded process: a child. */
+  if ((pid = fork ()) == 0)
+    {
+      const char *step = _casement_host_userns_enter (&userns);
+
+      if (step == NULL && setgroups (0, NULL) != 0)
+        step = "setgroups()";
+      /* What virtiofsd's own sandbox does in there; a security module
+       * may leave a user namespace without the powers for it. */
+      if (step == NULL && unshare (CLONE_NEWPID | CLONE_NEWNET) != 0)
+        step = "unshare(CLONE_NEWPID | CLONE_NEWNET)";
+      if (step == NULL && mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+        step = "mount(/, MS_REC | MS_SLAVE)";
+
+      if (step != NULL)
+        {
+          int child_errno = errno;
+          gsize len = MIN (strlen (step), sizeof report - sizeof child_errno - 1);
+
+          /* One write: it reaches the pipe whole. */
+          memcpy (report, &child_errno, sizeof child_errno);
+          memcpy (report + sizeof child_errno, step, len);
+          _exit (write (fds[1], report, sizeof child_errno + len) < 0 ? 2 : 1);
+        }
+      _exit (0);
+    }
+
+  close (fds[1]);
+  if (pid < 0)
+    {
+      errsv = errno;
+      close (fds[0]);
+      *reason = g_strdup_printf ("fork: %s", g_strerror (errsv));
+      return FALSE;
+    }
+
+  do
+    n = read (fds[0], report, sizeof report - 1);
+  while (n < 0 && errno == EINTR);
+  close (fds[0]);
+
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return TRUE;
+
+  if ((*reason = dup_userns_sysctl_reason ()) != NULL)
+    return FALSE;
+
+  if (n >= (gssize) sizeof errsv)
+    {
+      memcpy (&errsv, report, sizeof errsv);
+      *reason = g_strdup_printf (_("%s failed: %s"), report + sizeof errsv, g_strerror (errsv));
+    }
+  else
+    {
+      *reason = g_strdup (_("the test process failed"));
+    }
+
+  return FALSE;
+}
+
 CasementVirtiofsdFlavour
 _casement_host_probe_virtiofsd (const char   *path,
                                 GCancellable *cancellable)
 {
   const char * const argv[] = { path, "--help", NULL };
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL;
@@ -814,10 +1045,12 @@ _casement_host_probe_virtiofsd (const char   *path,
   g_return_val_if_fail (path != NULL, CASEMENT_VIRTIOFSD_NONE);
 
   /* Some builds print --help on stderr or exit non-zero after it, so the
-   * text decides, not the exit status. */
-  subprocess = g_subprocess_newv (argv,
-                                  G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                  &error);
+   * text decides, not the exit status. The C helper drops supplementary
+   * groups before it even reads its options, which fails for a user who
+   * has some. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, setgroups_noop_child_setup, NULL, NULL);
+  subprocess = g_subprocess_launcher_spawnv (launcher, argv, &error);
   if (subprocess == NULL)
     {
       g_debug ("Cannot ask %s for its flavour: %s", path, error->message);
@@ -1118,6 +1351,7 @@ casement_host_probe (GCancellable  *cancellable,
     self->smbd_path = g_strdup ("/usr/sbin/smbd");
 
   self->is_root = geteuid () == 0;
+  self->userns_usable = _casement_host_check_user_namespaces (&self->userns_reason);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
@@ -1352,6 +1586,13 @@ casement_host_to_json (CasementHost *self)
   json_builder_set_member_name (builder, "root");
   json_builder_add_boolean_value (builder, self->is_root);
 
+  json_builder_set_member_name (builder, "user-namespaces");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "usable");
+  json_builder_add_boolean_value (builder, self->userns_usable);
+  add_string_or_null (builder, "reason", self->userns_reason);
+  json_builder_end_object (builder);
+
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
@@ -1547,6 +1788,7 @@ read_host (CasementHost  *self,
   JsonObject *sound = NULL;
   JsonObject *firmware = NULL;
   JsonObject *virtiofsd = NULL;
+  JsonObject *userns = NULL;
   g_autofree char *version = NULL;
   g_autofree char *vendor = NULL;
   guint64 json_version = 0;
@@ -1642,6 +1884,17 @@ read_host (CasementHost  *self,
   if (!read_boolean (root, "root", &flag, error))
     return FALSE;
   self->is_root = flag;
+
+  /* Absent in descriptions of older Casements: as if none could be made. */
+  if (!read_object (root, "user-namespaces", TRUE, &userns, error))
+    return FALSE;
+  if (userns != NULL)
+    {
+      if (!read_boolean (userns, "usable", &flag, error) ||
+          !read_string (userns, "reason", TRUE, &self->userns_reason, error))
+        return FALSE;
+      self->userns_usable = flag;
+    }
 
   return TRUE;
 }
@@ -1879,11 +2132,35 @@ casement_host_get_virtiofsd_usable (CasementHost *self)
     case CASEMENT_VIRTIOFSD_RUST:
       return TRUE;
     case CASEMENT_VIRTIOFSD_LEGACY_C:
-      return self->is_root;
+      return self->is_root || self->userns_usable;
     case CASEMENT_VIRTIOFSD_NONE:
     default:
       return FALSE;
     }
+}
+
+gboolean
+casement_host_get_userns_usable (CasementHost *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_HOST (self), FALSE);
+
+  return self->userns_usable;
+}
+
+const char *
+casement_host_get_userns_reason (CasementHost *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_HOST (self), NULL);
+
+  return self->userns_reason;
+}
+
+gboolean
+casement_host_get_virtiofsd_userns (CasementHost *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_HOST (self), FALSE);
+
+  return self->virtiofsd_flavour == CASEMENT_VIRTIOFSD_LEGACY_C && !self->is_root && self->userns_usable;
 }
 
 const char *
@@ -1943,10 +2220,13 @@ casement_host_dup_problems (CasementHost *self)
       g_autofree char *sentence = NULL;
 
       if (self->virtiofsd_flavour == CASEMENT_VIRTIOFSD_LEGACY_C)
-        sentence = g_strdup_printf (_("The virtiofsd found (%s, QEMU’s older helper) only runs as root, so "
-                                      "shared folders use the slower %s instead. Install the Rust virtiofsd "
-                                      "package for fast sharing."),
-                                    self->virtiofsd_path, fallback);
+        sentence = g_strdup_printf (_("The virtiofsd found (%s, QEMU’s older helper) only runs as root or in "
+                                      "a user namespace, and this user cannot make one (%s), so shared "
+                                      "folders use the slower %s instead. Allow user namespaces, or install "
+                                      "the Rust virtiofsd package, for fast sharing."),
+                                    self->virtiofsd_path,
+                                    self->userns_reason != NULL ? self->userns_reason : _("unknown why"),
+                                    fallback);
       else
         sentence = g_strdup_printf (_("virtiofsd was not found, so shared folders use the slower %s instead. "
                                       "Install the virtiofsd package for fast sharing."),

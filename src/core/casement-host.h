@@ -43,7 +43,7 @@ typedef enum
 {
   CASEMENT_VIRTIOFSD_NONE = 0,
   CASEMENT_VIRTIOFSD_RUST,     /* --shared-dir, runs unprivileged with --sandbox none|namespace */
-  CASEMENT_VIRTIOFSD_LEGACY_C, /* QEMU <= 7.2's C helper: -o source=, needs root */
+  CASEMENT_VIRTIOFSD_LEGACY_C, /* QEMU <= 7.2's C helper: -o source=, needs root or a user namespace */
 } CasementVirtiofsdFlavour;
 
 #define CASEMENT_TYPE_HOST (casement_host_get_type ())
@@ -110,8 +110,16 @@ const char               *casement_host_get_swtpm_path          (CasementHost  *
 const char               *casement_host_get_virtiofsd_path      (CasementHost  *self);
 CasementVirtiofsdFlavour  casement_host_get_virtiofsd_flavour   (CasementHost  *self);
 /* TRUE when the found virtiofsd can run for us: the Rust one always, the
- * legacy C helper only when we are root. */
+ * legacy C helper when we are root or can make a user namespace. */
 gboolean                  casement_host_get_virtiofsd_usable    (CasementHost  *self);
+/* Whether this user can make a user namespace in which it is root (tried
+ * out, not guessed from sysctls): how the C helper runs without root. The
+ * reason says why not, translated; NULL when it can. */
+gboolean                  casement_host_get_userns_usable       (CasementHost  *self);
+const char               *casement_host_get_userns_reason       (CasementHost  *self);
+/* TRUE when the virtiofsd is to run in a user namespace: the C helper,
+ * usable, and we are not root. */
+gboolean                  casement_host_get_virtiofsd_userns    (CasementHost  *self);
 const char               *casement_host_get_smbd_path           (CasementHost  *self);
 
 /* One translated sentence per problem found (no KVM, no swtpm, …), each

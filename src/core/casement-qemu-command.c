@@ -273,13 +273,18 @@ check_share (CasementVmConfig     *config,
     case CASEMENT_SHARE_METHOD_VIRTIOFS:
       if (!casement_host_get_virtiofsd_usable (host))
         {
-          g_set_error_literal (error, CASEMENT_QEMU_COMMAND_ERROR, CASEMENT_QEMU_COMMAND_ERROR_MISSING,
-                               casement_host_get_virtiofsd_path (host) == NULL
-                               ? _("The folder is to be shared with virtiofs, but virtiofsd is not installed: "
-                                   "install the virtiofsd package, or share with SMB or WebDAV")
-                               : _("The folder is to be shared with virtiofs, but the installed virtiofsd "
-                                   "(QEMU’s older helper) only runs as root: install the Rust virtiofsd "
-                                   "package, or share with SMB or WebDAV"));
+          if (casement_host_get_virtiofsd_path (host) == NULL)
+            g_set_error_literal (error, CASEMENT_QEMU_COMMAND_ERROR, CASEMENT_QEMU_COMMAND_ERROR_MISSING,
+                                 _("The folder is to be shared with virtiofs, but virtiofsd is not installed: "
+                                   "install the virtiofsd package, or share with SMB or WebDAV"));
+          else
+            g_set_error (error, CASEMENT_QEMU_COMMAND_ERROR, CASEMENT_QEMU_COMMAND_ERROR_MISSING,
+                         _("The folder is to be shared with virtiofs, but the installed virtiofsd "
+                           "(QEMU’s older helper) only runs as root or in a user namespace, and this "
+                           "user cannot make one (%s): allow user namespaces, install the Rust "
+                           "virtiofsd package, or share with SMB or WebDAV"),
+                         casement_host_get_userns_reason (host) != NULL
+                         ? casement_host_get_userns_reason (host) : _("unknown why"));
           return FALSE;
         }
       return TRUE;
@@ -358,6 +363,9 @@ casement_qemu_command_resolve_share (CasementVmConfig  *config,
           method = CASEMENT_SHARE_METHOD_VIRTIOFS;
           if (casement_host_get_virtiofsd_flavour (host) == CASEMENT_VIRTIOFSD_RUST)
             why = g_strdup_printf (_("virtiofs, the fastest way: %s can run without root"), virtiofsd);
+          else if (casement_host_get_virtiofsd_userns (host))
+            why = g_strdup_printf (_("virtiofs, the fastest way: QEMU’s older helper %s runs without "
+                                     "root in a user namespace"), virtiofsd);
           else
             why = g_strdup_printf (_("virtiofs, the fastest way: QEMU’s older helper %s needs root, "
                                      "and Casement runs as root"), virtiofsd);
@@ -367,8 +375,11 @@ casement_qemu_command_resolve_share (CasementVmConfig  *config,
           if (virtiofsd == NULL)
             no_virtiofs = g_strdup (_("virtiofsd is not installed"));
           else
-            no_virtiofs = g_strdup_printf (_("the installed virtiofsd (%s, QEMU’s older helper) only runs as root"),
-                                           virtiofsd);
+            no_virtiofs = g_strdup_printf (_("the installed virtiofsd (%s, QEMU’s older helper) only runs as root "
+                                             "or in a user namespace, which this user cannot make (%s)"),
+                                           virtiofsd,
+                                           casement_host_get_userns_reason (host) != NULL
+                                           ? casement_host_get_userns_reason (host) : _("unknown why"));
 
           if (casement_host_get_smbd_path (host) != NULL &&
               casement_vm_config_get_network (config) != CASEMENT_NETWORK_NONE &&

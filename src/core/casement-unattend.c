@@ -749,6 +749,7 @@ xml_first_logon_commands (Xml                *xml,
   Commands commands = { xml, 1 };
   gboolean virtiofs = method == CASEMENT_SHARE_METHOD_VIRTIOFS || method == CASEMENT_SHARE_METHOD_AUTO;
   gboolean smb = method == CASEMENT_SHARE_METHOD_SMB || method == CASEMENT_SHARE_METHOD_AUTO;
+  gboolean webdav = method == CASEMENT_SHARE_METHOD_WEBDAV || method == CASEMENT_SHARE_METHOD_AUTO;
 
   xml_open (xml, "FirstLogonCommands");
 
@@ -760,8 +761,8 @@ xml_first_logon_commands (Xml                *xml,
   /* Accounts made by an answer file get Windows' 42-day password expiry. */
   add_command (&commands, "Keep the password from expiring", "net accounts /maxpwage:unlimited");
 
-  /* With AUTO the host picks virtiofs or SMB at each start, so the guest
-   * is made ready for both; the one not in use fails quietly. */
+  /* With AUTO the host picks virtiofs, SMB or WebDAV at each start, so
+   * the guest is made ready for all; those not in use fail quietly. */
   if (virtiofs)
     {
       /* The VirtIO-FS service needs WinFsp, which virtio-win does not ship. */
@@ -785,6 +786,20 @@ xml_first_logon_commands (Xml                *xml,
       add_command (&commands, "Apply the SMB settings",
                    "cmd /c net stop LanmanWorkstation /y & net start LanmanWorkstation");
       add_command (&commands, "Map the shared folder as Z:", "net use Z: \\\\10.0.2.4\\qemu /persistent:yes");
+    }
+
+  if (webdav)
+    {
+      /* spice-webdavd maps the folder the SPICE client serves as a drive,
+       * through Windows' WebDAV redirector (the WebClient service). It is
+       * not in virtio-win either. */
+      add_command (&commands, "Start the WebDAV redirector with Windows", "sc config WebClient start= auto");
+      add_command (&commands, "Start the WebDAV redirector now", "sc start WebClient");
+      add_command (&commands, "Install spice-webdavd for the shared folder",
+                   "cmd /c for %d in (" INSTALLED_CD_LETTERS ") do for %f in (%d:\\spice-webdavd*.msi) do "
+                   "msiexec /i \"%f\" /qn /norestart");
+      add_command (&commands, "Start spice-webdavd with Windows", "sc config spice-webdavd start= auto");
+      add_command (&commands, "Start spice-webdavd now", "sc start spice-webdavd");
     }
 
   add_command (&commands, "Tell Casement the install is complete",

@@ -24,18 +24,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "casement-enums.h"
+#include "casement-host-private.h"
 #include "casement-qemu-command.h"
 #include "casement-qemu-img.h"
 #include "casement-util.h"
@@ -47,6 +53,9 @@
 #define RUNTIME_SWTPM_PIDFILE     "swtpm.pid"
 #define RUNTIME_VIRTIOFSD_PIDFILE "virtiofsd.pid"
 #define RUNTIME_SCREENDUMP_PREFIX "screendump-"
+/* A link to virtiofsd, run through it so that its command line names the
+ * runtime folder (it gets its socket as a descriptor). */
+#define RUNTIME_VIRTIOFSD_LINK    "virtiofsd"
 
 #define QEMU_LOG_MAX_SIZE         (1024 * 1024)
 #define LOG_TAIL_MAX              4096
@@ -79,13 +88,19 @@ struct _CasementVm
   char              *run_dir;
   char              *last_error;
   char              *exit_detail;   /* how our own QEMU child ended, for a crash message */
+  char              *share_reason;
+  char              *share_problem;
 
   GPid               pid;
+  GPid               virtiofsd_pid;
+  int                virtiofsd_pidfd;
+  guint              virtiofsd_watch_id;
   goffset            log_offset;
   guint              exit_poll_id;
   guint              kill_timeout_id;
 
   CasementVmState    state;
+  CasementShareMethod share_method;
   guint              shutdown_seen : 1;
   guint              force_off : 1;
   guint              exiting : 1;
@@ -104,6 +119,9 @@ enum {
   PROP_CONFIG,
   PROP_QMP_CLIENT,
   PROP_LAST_ERROR,
+  PROP_SHARE_METHOD,
+  PROP_SHARE_REASON,
+  PROP_SHARE_PROBLEM,
   N_PROPS
 };
 
@@ -182,6 +200,34 @@ pid_belongs_to_vm (GPid        pid,
     }
 
   return FALSE;
+}
+
+/* How a running QEMU shares the folder, read from its command line (as
+ * casement_qemu_command_build() writes it): the truth after an app
+ * restart, when the config may have changed since. */
+static CasementShareMethod
+share_method_of_qemu (GPid pid)
+{
+  g_autofree char *cmdline_path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (cmdline_path, &cmdline, &len, NULL))
+    return CASEMENT_SHARE_METHOD_NONE;
+
+  for (gsize pos = 0; pos < len; pos += strlen (cmdline + pos) + 1)
+    {
+      const char *arg = cmdline + pos;
+
+      if (g_str_has_prefix (arg, "vhost-user-fs-pci,"))
+        return CASEMENT_SHARE_METHOD_VIRTIOFS;
+      if (g_str_has_prefix (arg, "spiceport,") && strstr (arg, "name=org.spice-space.webdav.0") != NULL)
+        return CASEMENT_SHARE_METHOD_WEBDAV;
+      if (g_str_has_prefix (arg, "user,") && strstr (arg, ",smb=") != NULL)
+        return CASEMENT_SHARE_METHOD_SMB;
+    }
+
+  return CASEMENT_SHARE_METHOD_NONE;
 }
 
 static GPid
@@ -270,6 +316,7 @@ cleanup_runtime_dir (const char *run_dir)
     {
       g_autofree char *path = g_build_filename (run_dir, name, NULL);
       gboolean ours = g_str_equal (name, CASEMENT_RUNTIME_PIDFILE) ||
+                      g_str_equal (name, RUNTIME_VIRTIOFSD_LINK) ||
                       g_strv_contains (helper_pidfiles, name) ||
                       g_str_has_prefix (name, RUNTIME_SCREENDUMP_PREFIX);
       struct stat st;
@@ -620,6 +667,41 @@ casement_vm_set_config (CasementVm       *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONFIG]);
 }
 
+static void
+casement_vm_set_share (CasementVm          *self,
+                       CasementShareMethod  method,
+                       const char          *reason)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  if (self->share_method != method)
+    {
+      self->share_method = method;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARE_METHOD]);
+    }
+
+  if (g_strcmp0 (self->share_reason, reason) != 0)
+    {
+      g_free (self->share_reason);
+      self->share_reason = g_strdup (reason);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARE_REASON]);
+    }
+}
+
+static void
+casement_vm_set_share_problem (CasementVm *self,
+                               const char *problem)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  if (g_strcmp0 (self->share_problem, problem) == 0)
+    return;
+
+  g_free (self->share_problem);
+  self->share_problem = g_strdup (problem);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARE_PROBLEM]);
+}
+
 /* The GUI holds qmp.sock; command-line tools use the second monitor so
  * that they work while a window is open. */
 static const char *
@@ -906,6 +988,123 @@ casement_vm_take_qmp (CasementVm        *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QMP_CLIENT]);
 }
 
+/* virtiofsd serves the share for QEMU's whole run: when it ends before
+ * QEMU, the guest loses the folder, and QEMU 7.2 cannot take a new one.
+ * The VM runs on; the user hears of it through the share-problem. */
+
+static void
+casement_vm_unwatch_virtiofsd (CasementVm *self)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  g_clear_handle_id (&self->virtiofsd_watch_id, g_source_remove);
+  if (self->virtiofsd_pidfd >= 0)
+    {
+      close (self->virtiofsd_pidfd);
+      self->virtiofsd_pidfd = -1;
+    }
+  self->virtiofsd_pid = 0;
+}
+
+static void
+casement_vm_report_share_lost (CasementVm *self)
+{
+  g_autofree char *log_path = casement_vm_dup_log_path (self);
+  g_autofree char *message = NULL;
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  message = g_strdup_printf (_("The shared folder of “%s” stopped working: its helper, virtiofsd, has "
+                               "ended. The virtual machine runs on without the folder; shut it down and "
+                               "start it again to share the folder again. virtiofsd’s messages are in %s."),
+                             casement_vm_display_name (self), log_path);
+  casement_vm_set_share_problem (self, message);
+}
+
+static void
+virtiofsd_ended_status_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  g_autoptr(CasementVm) self = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *status = NULL;
+
+  /* No answer: QEMU is ending, which is why its helper ended. */
+  if (!(reply = casement_qmp_client_execute_finish (CASEMENT_QMP_CLIENT (object), result, &error)))
+    {
+      g_debug ("%s: virtiofsd ended, and QEMU does not answer: %s", self->slug, error->message);
+      return;
+    }
+
+  if (JSON_NODE_HOLDS_OBJECT (reply))
+    status = json_object_get_string_member_with_default (json_node_get_object (reply), "status", NULL);
+
+  if (self->shutdown_seen || self->force_off || self->exiting ||
+      (self->state != CASEMENT_VM_STATE_RUNNING && self->state != CASEMENT_VM_STATE_PAUSED) ||
+      g_strcmp0 (status, "shutdown") == 0)
+    return;
+
+  casement_vm_report_share_lost (self);
+}
+
+/* Asks QEMU whether it is still there: a QEMU that is shutting down
+ * takes its virtiofsd along, and only one that answers has lost it. */
+static void
+casement_vm_virtiofsd_ended (CasementVm *self)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  g_debug ("%s: virtiofsd %d has ended", self->slug, (int) self->virtiofsd_pid);
+  casement_vm_unwatch_virtiofsd (self);
+
+  if (self->qmp != NULL && !self->shutdown_seen && !self->force_off && !self->exiting)
+    casement_qmp_client_execute_async (self->qmp, "query-status", NULL, self->cancellable,
+                                       virtiofsd_ended_status_cb, g_object_ref (self));
+}
+
+static gboolean
+virtiofsd_pidfd_cb (int           fd,
+                    GIOCondition  condition,
+                    gpointer      user_data)
+{
+  CasementVm *self = user_data;
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  self->virtiofsd_watch_id = 0;
+  casement_vm_virtiofsd_ended (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A pidfd, not a child watch: after an app restart virtiofsd is not our
+ * child. */
+static void
+casement_vm_watch_virtiofsd (CasementVm *self)
+{
+  int pidfd;
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  if (self->virtiofsd_pid <= 0 || self->virtiofsd_watch_id != 0)
+    return;
+
+  pidfd = (int) syscall (SYS_pidfd_open, self->virtiofsd_pid, 0);
+  if (pidfd < 0)
+    {
+      if (errno == ESRCH)
+        casement_vm_virtiofsd_ended (self);
+      else
+        g_debug ("%s: cannot watch virtiofsd %d: %s", self->slug, (int) self->virtiofsd_pid,
+                 g_strerror (errno));
+      return;
+    }
+
+  self->virtiofsd_pidfd = pidfd;
+  self->virtiofsd_watch_id = g_unix_fd_add (pidfd, G_IO_IN, virtiofsd_pidfd_cb, self);
+}
+
 /* After QEMU ended: its helpers are ended too and the runtime folder goes
  * away, in a worker thread (they may take a moment). */
 typedef struct
@@ -994,6 +1193,7 @@ exit_teardown_cb (GObject      *object,
 
   if (message != NULL)
     casement_vm_set_last_error (self, message);
+  casement_vm_set_share_problem (self, NULL);
   casement_vm_set_state (self, orderly ? CASEMENT_VM_STATE_STOPPED : CASEMENT_VM_STATE_CRASHED);
 
   casement_vm_complete_waiters (self);
@@ -1014,6 +1214,7 @@ casement_vm_exited (CasementVm *self)
   g_debug ("%s: QEMU %d has ended", self->slug, (int) self->pid);
 
   casement_vm_drop_qmp (self);
+  casement_vm_unwatch_virtiofsd (self);
   g_clear_handle_id (&self->exit_poll_id, g_source_remove);
 
   data = g_new0 (TeardownData, 1);
@@ -1220,7 +1421,10 @@ casement_vm_follow (CasementVm        *self,
     {
       casement_vm_drop_qmp (self);
       casement_vm_follow_exit (self);
+      return;
     }
+
+  casement_vm_watch_virtiofsd (self);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1248,7 +1452,9 @@ typedef struct
   char              **argv;
   char               *wait_socket;
   const char         *wait_name;
+  char               *share_reason;
   CasementShareMethod share;
+  GPid                virtiofsd_pid;
   StartStep           step;
   int                 lock_fd;        /* held until the start is over */
   goffset             log_offset;
@@ -1281,6 +1487,7 @@ start_data_free (StartData *data)
   g_free (data->efivars_template);
   g_strfreev (data->argv);
   g_free (data->wait_socket);
+  g_free (data->share_reason);
   g_free (data);
 }
 
@@ -1339,10 +1546,16 @@ start_log (StartData  *data,
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%F %T");
-  g_autofree char *header = g_strdup_printf ("=== %s: starting %s\n", stamp,
-                                             casement_vm_config_get_name (data->config));
+  g_autofree char *header = NULL;
   GStatBuf st;
   int fd;
+
+  /* The share method picked and why, for whoever reads the log later. */
+  if (data->share_reason != NULL)
+    header = g_strdup_printf ("=== %s: starting %s; shared folder: %s\n", stamp,
+                              casement_vm_config_get_name (data->config), data->share_reason);
+  else
+    header = g_strdup_printf ("=== %s: starting %s\n", stamp, casement_vm_config_get_name (data->config));
 
   rotate_log (data->log_path);
 
@@ -1373,7 +1586,6 @@ start_prepare_thread (GTask        *task,
   StartData *data = task_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *efivars = NULL;
-  g_autofree char *reason = NULL;
   g_autofree char *busy_socket = NULL;
   RuntimeStatus status;
   GPid pid = 0;
@@ -1420,9 +1632,9 @@ start_prepare_thread (GTask        *task,
       return;
     }
 
-  data->share = casement_qemu_command_resolve_share (data->config, data->host, &reason);
-  if (reason != NULL)
-    g_debug ("%s: share method %d: %s", self->slug, data->share, reason);
+  data->share = casement_qemu_command_resolve_share (data->config, data->host, &data->share_reason);
+  if (data->share_reason != NULL)
+    g_debug ("%s: share method %d: %s", self->slug, data->share, data->share_reason);
 
   if (!(data->argv = casement_qemu_command_build (data->config, data->host,
                                                   data->vm_dir, data->run_dir, &error)))
@@ -1594,18 +1806,86 @@ start_error_from_log (StartData  *data,
                       what, casement_vm_config_get_name (data->config), tail);
 }
 
-static void
-child_setup_new_session (gpointer user_data)
+/* What a helper's process does before exec, besides leaving our session.
+ * Made in the parent: the child may only make system calls. */
+typedef struct
 {
+  CasementUserns  userns;
+  const char     *read_only_dir;  /* bound read-only over itself, in a mount namespace of its own */
+  gboolean        enter_userns;
+} HelperSetup;
+
+/* Async-signal-safe: no printf, no strerror. Writes into the log, which
+ * the start reads when the helper is gone. */
+G_GNUC_NORETURN static void
+exit_setup_failed (const char *step)
+{
+  static const char prefix[] = "casement: cannot prepare the helper: ";
+  static const char middle[] = " failed, errno ";
+  char number[16];
+  gsize n = sizeof number;
+  int value = errno;
+  struct iovec parts[5];
+
+  do
+    number[--n] = '0' + value % 10;
+  while ((value /= 10) > 0 && n > 0);
+
+  parts[0] = (struct iovec) { (void *) prefix, sizeof prefix - 1 };
+  parts[1] = (struct iovec) { (void *) step, strlen (step) };
+  parts[2] = (struct iovec) { (void *) middle, sizeof middle - 1 };
+  parts[3] = (struct iovec) { number + n, sizeof number - n };
+  parts[4] = (struct iovec) { (void *) "\n", 1 };
+
+  /* When even the log cannot be written, the exit status still tells. */
+  if (writev (STDERR_FILENO, parts, G_N_ELEMENTS (parts)) < 0)
+    _exit (126);
+  _exit (127);
+}
+
+static void
+child_setup_detached (gpointer user_data)
+{
+  const HelperSetup *setup = user_data;
+  const char *failed = NULL;
+
   /* The VM outlives the app: no terminal hangup, no signal to the app's
    * process group reaches it. */
   setsid ();
+
+  if (setup == NULL)
+    return;
+
+  if (setup->enter_userns)
+    failed = _casement_host_userns_enter (&setup->userns);
+  else if (setup->read_only_dir != NULL && unshare (CLONE_NEWNS) != 0)
+    failed = "unshare(CLONE_NEWNS)";
+
+  /* The C virtiofsd has no read-only switch: the folder it gets is a
+   * read-only mount. Slave first, so that no mount of ours reaches the
+   * namespace we came from. */
+  if (failed == NULL && setup->read_only_dir != NULL)
+    {
+      if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+        failed = "mount(/, MS_REC | MS_SLAVE)";
+      else if (mount (setup->read_only_dir, setup->read_only_dir, NULL, MS_BIND, NULL) != 0)
+        failed = "mount(MS_BIND)";
+      else if (mount (NULL, setup->read_only_dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
+        failed = "mount(MS_REMOUNT | MS_BIND | MS_RDONLY)";
+    }
+
+  if (failed != NULL)
+    exit_setup_failed (failed);
 }
 
+/* @setup: (nullable): namespaces for the helper; @pass_fd: a descriptor
+ * the child gets as its fd 3 (taken), or -1. */
 static GSubprocess *
 spawn_detached (const char * const  *argv,
                 const char          *cwd,
                 const char          *log_path,
+                const HelperSetup   *setup,
+                int                  pass_fd,
                 GError             **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -1616,9 +1896,11 @@ spawn_detached (const char * const  *argv,
   g_debug ("Spawning: %s", command);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup_new_session, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup_detached, (gpointer) setup, NULL);
   if (cwd != NULL)
     g_subprocess_launcher_set_cwd (launcher, cwd);
+  if (pass_fd >= 0)
+    g_subprocess_launcher_take_fd (launcher, pass_fd, 3);
 
   /* Appended, not piped: a pipe to us would break (SIGPIPE) once the app
    * is gone, and the log is what tells the user why a start failed. */
@@ -1657,10 +1939,13 @@ start_wait_for_socket (GTask       *task,
   data->poll_id = g_timeout_add (POLL_INTERVAL_MS, start_poll_cb, task);
 }
 
-static void
+/* Returns the helper's pid, or 0 when it failed (and the start with it). */
+static GPid
 start_spawn_helper (GTask                *task,
                     const char * const   *argv,
                     const char           *cwd,
+                    const HelperSetup    *setup,
+                    int                   pass_fd,
                     const char           *pidfile_name,
                     const char           *socket_name,
                     const char           *what)
@@ -1671,11 +1956,11 @@ start_spawn_helper (GTask                *task,
   g_autofree char *pidfile = g_build_filename (data->run_dir, pidfile_name, NULL);
   GPid pid;
 
-  if (!(process = spawn_detached (argv, cwd, data->log_path, &error)))
+  if (!(process = spawn_detached (argv, cwd, data->log_path, setup, pass_fd, &error)))
     {
       start_fail (task, g_error_new (CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_START_FAILED,
                                      _("Cannot run %s: %s"), what, error->message));
-      return;
+      return 0;
     }
 
   pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (process), NULL, 10);
@@ -1684,10 +1969,11 @@ start_spawn_helper (GTask                *task,
   if (!write_pidfile (pidfile, pid, &error))
     {
       start_fail (task, g_steal_pointer (&error));
-      return;
+      return 0;
     }
 
   start_wait_for_socket (task, process, socket_name, what);
+  return pid;
 }
 
 static void
@@ -1706,8 +1992,44 @@ start_spawn_swtpm (GTask *task)
     NULL
   };
 
-  start_spawn_helper (task, argv, tpm_dir, RUNTIME_SWTPM_PIDFILE,
+  start_spawn_helper (task, argv, tpm_dir, NULL, -1, RUNTIME_SWTPM_PIDFILE,
                       CASEMENT_RUNTIME_SWTPM_SOCKET, "swtpm");
+}
+
+/* virtiofsd's socket, made here and handed over as a descriptor: given a
+ * path, the C virtiofsd also writes a lock file into /run/virtiofsd,
+ * which only root may, and leaves it behind (the Rust one puts one next
+ * to the socket). QEMU can connect the moment this returns. -1 on error. */
+static int
+listen_unix (const char  *path,
+             GError     **error)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd;
+
+  if (strlen (path) >= sizeof addr.sun_path)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
+                   _("The socket path %s is too long"), path);
+      return -1;
+    }
+  strcpy (addr.sun_path, path);
+
+  if ((fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+      (g_unlink (path) != 0 && errno != ENOENT) ||
+      bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 ||
+      listen (fd, 1) != 0)
+    {
+      int errsv = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot make the socket %s: %s"), path, g_strerror (errsv));
+      return -1;
+    }
+
+  return fd;
 }
 
 static void
@@ -1716,10 +2038,15 @@ start_spawn_virtiofsd (GTask *task)
   StartData *data = g_task_get_task_data (task);
   CasementHost *host = data->host;
   const char *folder = casement_vm_config_get_share_folder (data->config);
-  g_autofree char *socket_arg = g_strdup_printf ("--socket-path=%s/%s", data->run_dir,
-                                                 CASEMENT_RUNTIME_VIRTIOFS_SOCKET);
+  gboolean read_only = casement_vm_config_get_share_read_only (data->config);
+  g_autofree char *socket_path = g_build_filename (data->run_dir, CASEMENT_RUNTIME_VIRTIOFS_SOCKET, NULL);
+  g_autofree char *link = g_build_filename (data->run_dir, RUNTIME_VIRTIOFSD_LINK, NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
   const char *path = casement_host_get_virtiofsd_path (host);
+  HelperSetup setup = { 0 };
+  int listen_fd;
+  GPid pid;
 
   if (path == NULL || folder == NULL)
     {
@@ -1731,8 +2058,26 @@ start_spawn_virtiofsd (GTask *task)
       return;
     }
 
-  g_ptr_array_add (argv, g_strdup (path));
-  g_ptr_array_add (argv, g_strdup (socket_arg));
+  /* Run through a link in the runtime folder, so that its command line
+   * names the folder: that is how a later run knows it is this VM's. */
+  if ((g_unlink (link) != 0 && errno != ENOENT) || symlink (path, link) != 0)
+    {
+      int errsv = errno;
+
+      start_fail (task, g_error_new (CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_START_FAILED,
+                                     _("Cannot make the link %s to virtiofsd: %s"),
+                                     link, g_strerror (errsv)));
+      return;
+    }
+
+  if ((listen_fd = listen_unix (socket_path, &error)) < 0)
+    {
+      start_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_ptr_array_add (argv, g_steal_pointer (&link));
+  g_ptr_array_add (argv, g_strdup ("--fd=3"));
 
   if (casement_host_get_virtiofsd_flavour (host) == CASEMENT_VIRTIOFSD_LEGACY_C)
     {
@@ -1747,6 +2092,14 @@ start_spawn_virtiofsd (GTask *task)
         }
       g_ptr_array_add (argv, g_strdup ("-o"));
       g_ptr_array_add (argv, g_string_free (g_steal_pointer (&escaped), FALSE));
+
+      /* Without root, in a user namespace where we are root; its own
+       * sandbox (mount, pid and network namespaces) works in there. */
+      setup.enter_userns = casement_host_get_virtiofsd_userns (host);
+      if (setup.enter_userns)
+        _casement_host_userns_init (&setup.userns);
+      if (read_only)
+        setup.read_only_dir = folder;
     }
   else
     {
@@ -1757,13 +2110,15 @@ start_spawn_virtiofsd (GTask *task)
           g_ptr_array_add (argv, g_strdup ("--sandbox"));
           g_ptr_array_add (argv, g_strdup ("none"));
         }
-      if (casement_vm_config_get_share_read_only (data->config))
+      if (read_only)
         g_ptr_array_add (argv, g_strdup ("--readonly"));
     }
   g_ptr_array_add (argv, NULL);
 
-  start_spawn_helper (task, (const char * const *) argv->pdata, NULL, RUNTIME_VIRTIOFSD_PIDFILE,
-                      CASEMENT_RUNTIME_VIRTIOFS_SOCKET, "virtiofsd");
+  pid = start_spawn_helper (task, (const char * const *) argv->pdata, NULL, &setup, listen_fd,
+                            RUNTIME_VIRTIOFSD_PIDFILE, CASEMENT_RUNTIME_VIRTIOFS_SOCKET, "virtiofsd");
+  if (pid > 0)
+    data->virtiofsd_pid = pid;
 }
 
 static void
@@ -1776,7 +2131,7 @@ start_spawn_qemu (GTask *task)
   GPid pid;
 
   if (!(process = spawn_detached ((const char * const *) data->argv, data->vm_dir,
-                                  data->log_path, &error)))
+                                  data->log_path, NULL, -1, &error)))
     {
       start_fail (task, g_error_new (CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_START_FAILED,
                                      _("Cannot run QEMU: %s"), error->message));
@@ -1819,6 +2174,7 @@ start_query_status_cb (GObject      *object,
     status = json_object_get_string_member_with_default (json_node_get_object (reply), "status", NULL);
 
   start_unlock (data);
+  self->virtiofsd_pid = data->virtiofsd_pid;
   casement_vm_follow (self, data->qmp, self->pid, status);
   casement_vm_set_last_error (self, NULL);
   g_task_return_boolean (task, TRUE);
@@ -1874,7 +2230,11 @@ start_poll_cb (gpointer user_data)
 
   if (pid == 0 || !pid_is_alive (pid))
     {
-      start_fail (task, start_error_from_log (data, data->wait_name));
+      /* QEMU fails when virtiofsd does: the one to name is virtiofsd. */
+      const char *what = data->step == START_QEMU && data->virtiofsd_pid > 0 &&
+                         !pid_is_alive (data->virtiofsd_pid) ? "virtiofsd" : data->wait_name;
+
+      start_fail (task, start_error_from_log (data, what));
       return G_SOURCE_REMOVE;
     }
 
@@ -1992,6 +2352,9 @@ start_prepare_cb (GObject      *object,
       return;
     }
 
+  casement_vm_set_share (self, data->share, data->share_reason);
+  casement_vm_set_share_problem (self, NULL);
+
   if (data->efivars_template != NULL)
     {
       g_autoptr(GFile) source = g_file_new_for_path (data->efivars_template);
@@ -2099,12 +2462,14 @@ casement_vm_start_finish (CasementVm    *self,
 
 typedef struct
 {
-  CasementVmConfig *config;
-  char             *run_dir;
-  char             *busy_socket;
-  RuntimeStatus     status;
-  GPid              pid;
-  guint             tries;
+  CasementVmConfig   *config;
+  char               *run_dir;
+  char               *busy_socket;
+  RuntimeStatus       status;
+  GPid                pid;
+  GPid                virtiofsd_pid;
+  CasementShareMethod share;
+  guint               tries;
 } AttachData;
 
 static void
@@ -2144,6 +2509,16 @@ attach_thread (GTask        *task,
   g_clear_pointer (&data->busy_socket, g_free);
   vm_dir = casement_vm_store_dup_vm_dir (self->store, self->slug);
   data->status = inspect_runtime_dir (vm_dir, data->run_dir, FALSE, &data->pid, &data->busy_socket);
+
+  if (data->status == RUNTIME_LIVE)
+    {
+      g_autofree char *pidfile = g_build_filename (data->run_dir, RUNTIME_VIRTIOFSD_PIDFILE, NULL);
+      GPid virtiofsd = read_pidfile (pidfile);
+
+      data->share = share_method_of_qemu (data->pid);
+      data->virtiofsd_pid = pid_belongs_to_vm (virtiofsd, data->run_dir) ? virtiofsd : 0;
+    }
+
   g_task_return_boolean (task, TRUE);
 }
 
@@ -2186,7 +2561,16 @@ attach_query_status_cb (GObject      *object,
   self->force_off = FALSE;
   self->log_offset = 0;
   casement_vm_set_last_error (self, NULL);
+  casement_vm_set_share (self, data->share, NULL);
+  casement_vm_set_share_problem (self, NULL);
+  self->virtiofsd_pid = data->virtiofsd_pid;
   casement_vm_follow (self, qmp, data->pid, status);
+
+  /* It ended while no one watched. */
+  if (data->share == CASEMENT_SHARE_METHOD_VIRTIOFS && data->virtiofsd_pid == 0 &&
+      (self->state == CASEMENT_VM_STATE_RUNNING || self->state == CASEMENT_VM_STATE_PAUSED))
+    casement_vm_report_share_lost (self);
+
   g_task_return_boolean (task, TRUE);
 }
 
@@ -3499,6 +3883,19 @@ casement_vm_get_slug (CasementVm *self)
   return self->slug;
 }
 
+/**
+ * casement_vm_get_store:
+ *
+ * Returns: (transfer none): the store holding the VM's folder
+ */
+CasementVmStore *
+casement_vm_get_store (CasementVm *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM (self), NULL);
+
+  return self->store;
+}
+
 CasementVmState
 casement_vm_get_state (CasementVm *self)
 {
@@ -3539,6 +3936,30 @@ casement_vm_get_pid (CasementVm *self)
   return self->pid;
 }
 
+CasementShareMethod
+casement_vm_get_share_method (CasementVm *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM (self), CASEMENT_SHARE_METHOD_NONE);
+
+  return self->share_method;
+}
+
+const char *
+casement_vm_get_share_reason (CasementVm *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM (self), NULL);
+
+  return self->share_reason;
+}
+
+const char *
+casement_vm_get_share_problem (CasementVm *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM (self), NULL);
+
+  return self->share_problem;
+}
+
 char *
 casement_vm_dup_vm_dir (CasementVm *self)
 {
@@ -3569,6 +3990,7 @@ casement_vm_dispose (GObject *object)
   g_clear_handle_id (&self->exit_poll_id, g_source_remove);
   g_clear_handle_id (&self->kill_timeout_id, g_source_remove);
   casement_vm_drop_qmp (self);
+  casement_vm_unwatch_virtiofsd (self);
   g_clear_object (&self->qemu);
   g_clear_object (&self->config);
 
@@ -3588,6 +4010,8 @@ casement_vm_finalize (GObject *object)
   g_free (self->run_dir);
   g_free (self->last_error);
   g_free (self->exit_detail);
+  g_free (self->share_reason);
+  g_free (self->share_problem);
 
   G_OBJECT_CLASS (casement_vm_parent_class)->finalize (object);
 }
@@ -3628,6 +4052,18 @@ casement_vm_get_property (GObject    *object,
 
     case PROP_LAST_ERROR:
       g_value_set_string (value, self->last_error);
+      break;
+
+    case PROP_SHARE_METHOD:
+      g_value_set_enum (value, self->share_method);
+      break;
+
+    case PROP_SHARE_REASON:
+      g_value_set_string (value, self->share_reason);
+      break;
+
+    case PROP_SHARE_PROBLEM:
+      g_value_set_string (value, self->share_problem);
       break;
 
     default:
@@ -3707,6 +4143,21 @@ casement_vm_class_init (CasementVmClass *klass)
                          NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  properties[PROP_SHARE_METHOD] =
+    g_param_spec_enum ("share-method", NULL, NULL,
+                       CASEMENT_TYPE_SHARE_METHOD, CASEMENT_SHARE_METHOD_NONE,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_SHARE_REASON] =
+    g_param_spec_string ("share-reason", NULL, NULL,
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_SHARE_PROBLEM] =
+    g_param_spec_string ("share-problem", NULL, NULL,
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -3714,4 +4165,5 @@ static void
 casement_vm_init (CasementVm *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->virtiofsd_pidfd = -1;
 }

@@ -85,6 +85,8 @@ CasementVm          *casement_vm_new_for_cli               (CasementVmStore     
                                                             const char           *slug);
 
 const char          *casement_vm_get_slug                  (CasementVm           *self);
+/* Returns: (transfer none): the store holding the VM's folder */
+CasementVmStore     *casement_vm_get_store                 (CasementVm           *self);
 CasementVmState      casement_vm_get_state                 (CasementVm           *self);
 /* The settings the running VM was started with (vm.json as read at start
  * or attach); NULL before either. */
@@ -95,6 +97,15 @@ CasementQmpClient   *casement_vm_get_qmp_client            (CasementVm          
 const char          *casement_vm_get_last_error            (CasementVm           *self);
 /* QEMU's pid while it runs, else 0. */
 GPid                 casement_vm_get_pid                   (CasementVm           *self);
+/* How the share folder reaches the guest in this run, or the last one
+ * (never AUTO: what was picked), and why, translated, when it was picked
+ * automatically at start; a reattached VM tells only the method, read
+ * from QEMU's command line. */
+CasementShareMethod  casement_vm_get_share_method          (CasementVm           *self);
+const char          *casement_vm_get_share_reason          (CasementVm           *self);
+/* Set, translated, when the share stopped working while the VM runs on
+ * (its virtiofsd ended); NULL otherwise, and again once the VM stops. */
+const char          *casement_vm_get_share_problem         (CasementVm           *self);
 /* The VM's data folder and runtime folder (sockets, pidfile). The runtime
  * folder's parent is created if needed (mode 0700), hence the error. */
 char                *casement_vm_dup_vm_dir                (CasementVm           *self);
