@@ -1211,6 +1211,141 @@ test_iso_write (void)
   }
 }
 
+static void
+test_iso_write_files (void)
+{
+  g_autoptr(CasementIso) iso = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) xml = NULL;
+  g_autoptr(GBytes) msi = NULL;
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  g_autoptr(GFile) file = NULL;
+  g_auto(GStrv) names = NULL;
+  g_autofree char *dir = test_dir ("iso-write-files");
+  g_autofree char *path = g_build_filename (dir, "several.iso", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  guint8 *msi_data;
+  gsize msi_size = 2 * 1024 * 1024 + 123;
+  int status;
+
+  xml = g_bytes_new_static ("<unattend/>\n", strlen ("<unattend/>\n"));
+  msi_data = g_malloc (msi_size);
+  for (gsize i = 0; i < msi_size; i++)
+    msi_data[i] = (guint8) ((i * 2654435761u) >> 11);
+  msi = g_bytes_new_take (msi_data, msi_size);
+  file = g_file_new_for_path (path);
+
+  /* Given out of order, so each tree has to sort its names ('-' sorts
+   * before 'a' in Joliet; '_' after the letters in ISO 9660) */
+  {
+    const CasementIsoEntry entries[] = {
+      { "winfsp-2.0.23075.msi", msi },
+      { "autounattend.xml", xml },
+      { "empty.txt", empty },
+      { "-early.txt", xml },
+    };
+
+    g_assert_true (casement_iso_write_files (file, "CASEMENT", entries, G_N_ELEMENTS (entries), NULL, &error));
+    g_assert_no_error (error);
+  }
+
+  iso = open_iso (path);
+  g_assert_cmpint (casement_iso_get_file_system (iso), ==, CASEMENT_ISO_FILE_SYSTEM_JOLIET);
+  names = casement_iso_list_dir (iso, "/", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (names), ==, 4);
+  g_assert_cmpstr (names[0], ==, "-early.txt");
+  g_assert_cmpstr (names[1], ==, "autounattend.xml");
+  g_assert_cmpstr (names[2], ==, "empty.txt");
+  g_assert_cmpstr (names[3], ==, "winfsp-2.0.23075.msi");
+  assert_read (iso, "autounattend.xml", "<unattend/>\n");
+  assert_read (iso, "-early.txt", "<unattend/>\n");
+  assert_read (iso, "empty.txt", "");
+  {
+    g_autoptr(GBytes) read_back = casement_iso_read (iso, "WINFSP-2.0.23075.MSI", 0, G_MAXSIZE, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpmem (g_bytes_get_data (read_back, NULL), g_bytes_get_size (read_back), msi_data, msi_size);
+  }
+
+  /* Names that would be one in a tree, and too many files, are refused */
+  {
+    const CasementIsoEntry clash[] = { { "a-b.txt", xml }, { "A_B.txt", xml } };
+    const CasementIsoEntry same[] = { { "a.txt", xml }, { "A.TXT", xml } };
+    static const char * const many_names[] = {
+      "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f", "g",
+    };
+    CasementIsoEntry many[G_N_ELEMENTS (many_names)];
+
+    g_assert_false (casement_iso_write_files (file, "CASEMENT", clash, G_N_ELEMENTS (clash), NULL, &error));
+    g_assert_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_false (casement_iso_write_files (file, "CASEMENT", same, G_N_ELEMENTS (same), NULL, &error));
+    g_assert_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID);
+    g_clear_error (&error);
+
+    for (guint i = 0; i < G_N_ELEMENTS (many); i++)
+      {
+        many[i].name = many_names[i];
+        many[i].contents = xml;
+      }
+    g_assert_false (casement_iso_write_files (file, "CASEMENT", many, G_N_ELEMENTS (many), NULL, &error));
+    g_assert_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID);
+    g_clear_error (&error);
+
+    /* The image written before is still whole */
+    g_clear_object (&iso);
+    iso = open_iso (path);
+    assert_read (iso, "autounattend.xml", "<unattend/>\n");
+  }
+
+  if (!need_tools ("xorriso", "isoinfo", NULL))
+    return;
+
+  /* Other readers agree: xorriso lists the Joliet names without complaint
+   * and extracts the same bytes; isoinfo shows the ISO 9660 names */
+  {
+    const char *argv[] = { "xorriso", "-indev", path, "-ls", "/", NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (out, "'autounattend.xml'"));
+    g_assert_nonnull (strstr (out, "'winfsp-2.0.23075.msi'"));
+    g_assert_nonnull (strstr (out, "'empty.txt'"));
+    g_assert_nonnull (strstr (out, "'-early.txt'"));
+    g_assert_null (strstr (err, "FAILURE"));
+    g_assert_null (strstr (err, "SORRY"));
+    g_assert_null (strstr (err, "WARNING"));
+  }
+  {
+    g_autofree char *extracted = g_build_filename (dir, "extracted.msi", NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    const char *argv[] = { "xorriso", "-osirrox", "on", "-indev", path, "-extract", "/winfsp-2.0.23075.msi",
+                           extracted, NULL };
+
+    run (argv);
+    g_file_get_contents (extracted, &data, &len, &error);
+    g_assert_no_error (error);
+    g_assert_cmpmem (data, len, msi_data, msi_size);
+  }
+  {
+    g_autofree char *plain = NULL;
+    const char *argv[] = { "isoinfo", "-i", path, "-l", NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, &plain, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (plain, "AUTOUNATTEND.XML;1"));
+    g_assert_nonnull (strstr (plain, "WINFSP_2.0.23075.MSI;1"));
+    g_assert_nonnull (strstr (plain, "_EARLY.TXT;1"));
+    g_assert_true (strstr (plain, "AUTOUNATTEND.XML;1") < strstr (plain, "_EARLY.TXT;1"));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1248,6 +1383,7 @@ main (int   argc,
   g_test_add_func ("/Casement/Iso/udf", test_iso_udf);
   g_test_add_func ("/Casement/Iso/not-iso", test_iso_not_iso);
   g_test_add_func ("/Casement/Iso/write", test_iso_write);
+  g_test_add_func ("/Casement/Iso/write-files", test_iso_write_files);
 
   ret = g_test_run ();
 

@@ -267,6 +267,20 @@ assert_commands_contain (GHashTable *answers,
     g_error ("“%s” is %s the first-logon commands", needle, present ? "missing from" : "in");
 }
 
+/* The position of the first first-logon command containing @needle. */
+static guint
+command_index (GHashTable *answers,
+               const char *needle)
+{
+  GPtrArray *commands = answers_all (answers, OOBE_SHELL "/FirstLogonCommands/SynchronousCommand/CommandLine");
+
+  for (guint i = 0; i < commands->len; i++)
+    if (strstr (g_ptr_array_index (commands, i), needle) != NULL)
+      return i;
+
+  g_error ("“%s” is missing from the first-logon commands", needle);
+}
+
 /* ---- Tests ------------------------------------------------------------- */
 
 static void
@@ -439,6 +453,17 @@ test_unattend_shares (void)
       assert_commands_contain (answers, "winfsp", cases[i].virtiofs);
       assert_commands_contain (answers, "sc config VirtioFsSvc start= auto", cases[i].virtiofs);
       assert_commands_contain (answers, "sc start VirtioFsSvc", cases[i].virtiofs);
+      if (cases[i].virtiofs)
+        {
+          /* WinFsp from the root of any CD, silently and waited for, before
+           * the service that needs it starts */
+          assert_commands_contain (answers, "(%d:\\winfsp*.msi) do start \"\" /wait msiexec /i \"%f\" /qn /norestart",
+                                   TRUE);
+          g_assert_cmpuint (command_index (answers, "winfsp*.msi"), <,
+                            command_index (answers, "sc config VirtioFsSvc"));
+          g_assert_cmpuint (command_index (answers, "winfsp*.msi"), <,
+                            command_index (answers, "sc start VirtioFsSvc"));
+        }
       assert_commands_contain (answers, "AllowInsecureGuestAuth", cases[i].smb);
       assert_commands_contain (answers, "net use Z: \\\\10.0.2.4\\qemu /persistent:yes", cases[i].smb);
       assert_commands_contain (answers, "sc config WebClient start= auto", cases[i].webdav);
@@ -679,21 +704,183 @@ write_cb (GObject      *object,
 }
 
 static GFile *
-write_medium (const char *xml,
-              const char *vm_dir)
+write_medium_full (const char  *xml,
+                   const char  *winfsp_installer,
+                   const char  *vm_dir,
+                   GError     **error)
 {
   g_autoptr(GFile) dir = g_file_new_for_path (vm_dir);
+  g_autoptr(GFile) installer = winfsp_installer ? g_file_new_for_path (winfsp_installer) : NULL;
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  GFile *medium;
 
-  casement_unattend_write_medium_async (xml, dir, NULL, write_cb, &result);
+  casement_unattend_write_medium_async (xml, installer, dir, NULL, write_cb, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
 
-  medium = casement_unattend_write_medium_finish (result, &error);
+  return casement_unattend_write_medium_finish (result, error);
+}
+
+static GFile *
+write_medium (const char *xml,
+              const char *vm_dir)
+{
+  g_autoptr(GError) error = NULL;
+  GFile *medium = write_medium_full (xml, NULL, vm_dir, &error);
+
   g_assert_no_error (error);
   return medium;
+}
+
+/* Bytes like an MSI's start (an OLE compound file) and then a pattern no
+ * two sectors share, over an odd length. */
+static GBytes *
+make_fake_msi (void)
+{
+  static const guint8 ole_magic[] = { 0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1 };
+  gsize size = 300 * 1024 + 17;
+  guint8 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8) ((i * 2654435761u) >> 13);
+  memcpy (data, ole_magic, sizeof ole_magic);
+
+  return g_bytes_new_take (data, size);
+}
+
+static void
+assert_iso_file (CasementIso *iso,
+                 const char  *name,
+                 const void  *data,
+                 gsize        size)
+{
+  g_autoptr(GBytes) read_back = NULL;
+  g_autoptr(GError) error = NULL;
+
+  read_back = casement_iso_read (iso, name, 0, G_MAXSIZE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (read_back, NULL), g_bytes_get_size (read_back), data, size);
+}
+
+static void
+test_unattend_medium_winfsp (void)
+{
+  g_autoptr(CasementVmConfig) config = make_config ("win11");
+  g_autoptr(GBytes) msi = make_fake_msi ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *vm_dir = g_build_filename (tmp_root, "vms", "winfsp", NULL);
+  g_autofree char *downloads = g_build_filename (tmp_root, "Downloads, “new”", NULL);
+  g_autofree char *installer = g_build_filename (downloads, "winfsp-2.0.23075.msi", NULL);
+  g_autofree char *renamed = g_build_filename (downloads, "WinFsp Setup (1).msi", NULL);
+  g_autofree char *missing = g_build_filename (downloads, "winfsp-gone.msi", NULL);
+  CasementUnattendOptions options = { .time_zone = "UTC" };
+  gsize msi_size = 0;
+  const void *msi_data = g_bytes_get_data (msi, &msi_size);
+
+  casement_vm_config_set_share_folder (config, "/home/zoe/Shared");
+  casement_vm_config_set_share_method (config, CASEMENT_SHARE_METHOD_VIRTIOFS);
+  xml = build (config, "pw", &options);
+
+  g_assert_cmpint (g_mkdir_with_parents (vm_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (downloads, 0700), ==, 0);
+  g_file_set_contents (installer, msi_data, msi_size, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (renamed, msi_data, msi_size, &error);
+  g_assert_no_error (error);
+
+  /* The installer goes on the medium under its own name, next to the answers */
+  {
+    g_autoptr(GFile) medium = write_medium_full (xml, installer, vm_dir, &error);
+    g_autoptr(CasementIso) iso = NULL;
+    g_auto(GStrv) names = NULL;
+    g_autofree char *path = NULL;
+
+    g_assert_no_error (error);
+    path = g_file_get_path (medium);
+    iso = casement_iso_open (medium, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (casement_iso_get_file_system (iso), ==, CASEMENT_ISO_FILE_SYSTEM_JOLIET);
+    names = casement_iso_list_dir (iso, "/", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_strv_length (names), ==, 2);
+    g_assert_true (g_strv_contains ((const char * const *) names, "autounattend.xml"));
+    g_assert_true (g_strv_contains ((const char * const *) names, "winfsp-2.0.23075.msi"));
+    assert_iso_file (iso, "autounattend.xml", xml, strlen (xml));
+    assert_iso_file (iso, "winfsp-2.0.23075.msi", msi_data, msi_size);
+
+    if (have_program ("xorriso"))
+      {
+        g_autofree char *extracted = g_build_filename (tmp_root, "extracted.msi", NULL);
+        g_autofree char *out = NULL;
+        g_autofree char *data = NULL;
+        gsize len = 0;
+        int status = 0;
+        const char *ls[] = { "xorriso", "-indev", path, "-ls", "/", NULL };
+        const char *extract[] = { "xorriso", "-osirrox", "on", "-indev", path, "-extract",
+                                  "/winfsp-2.0.23075.msi", extracted, NULL };
+
+        g_spawn_sync (NULL, (char **) ls, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                      NULL, NULL, &out, NULL, &status, &error);
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));
+        g_assert_nonnull (strstr (out, "'autounattend.xml'"));
+        g_assert_nonnull (strstr (out, "'winfsp-2.0.23075.msi'"));
+
+        g_spawn_sync (NULL, (char **) extract, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                      NULL, NULL, NULL, NULL, &status, &error);
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));
+        g_file_get_contents (extracted, &data, &len, &error);
+        g_assert_no_error (error);
+        g_assert_cmpmem (data, len, msi_data, msi_size);
+        g_unlink (extracted);
+      }
+    else
+      {
+        g_test_message ("xorriso missing: only Casement's reader read the medium");
+      }
+  }
+
+  /* A name the first-logon command would not find, or a disc image cannot
+   * hold, becomes one it finds */
+  {
+    g_autoptr(GFile) medium = write_medium_full (xml, renamed, vm_dir, &error);
+    g_autoptr(CasementIso) iso = NULL;
+    g_auto(GStrv) names = NULL;
+
+    g_assert_no_error (error);
+    iso = casement_iso_open (medium, NULL, &error);
+    g_assert_no_error (error);
+    names = casement_iso_list_dir (iso, "/", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_strv_length (names), ==, 2);
+    g_assert_true (g_strv_contains ((const char * const *) names, "winfsp.msi"));
+    assert_iso_file (iso, "winfsp.msi", msi_data, msi_size);
+  }
+
+  /* An installer that went away is named, and nothing is half written */
+  {
+    g_autoptr(GFile) medium = NULL;
+    g_autoptr(CasementIso) iso = NULL;
+    g_auto(GStrv) names = NULL;
+    g_autoptr(GFile) existing = NULL;
+    g_autofree char *medium_path = g_build_filename (vm_dir, CASEMENT_UNATTEND_MEDIUM_NAME, NULL);
+
+    medium = write_medium_full (xml, missing, vm_dir, &error);
+    g_assert_null (medium);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    g_assert_nonnull (strstr (error->message, "WinFsp installer"));
+    g_assert_nonnull (strstr (error->message, "winfsp-gone.msi"));
+    g_clear_error (&error);
+
+    existing = g_file_new_for_path (medium_path);
+    iso = casement_iso_open (existing, NULL, &error);
+    g_assert_no_error (error);
+    names = casement_iso_list_dir (iso, "/", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_strv_contains ((const char * const *) names, "winfsp.msi"));
+  }
 }
 
 static void
@@ -917,6 +1104,7 @@ main (int   argc,
   g_test_add_func ("/Casement/Unattend/time-zones", test_unattend_time_zones);
   g_test_add_func ("/Casement/Unattend/medium", test_unattend_medium);
   g_test_add_func ("/Casement/Unattend/medium-mount", test_unattend_medium_mount);
+  g_test_add_func ("/Casement/Unattend/medium-winfsp", test_unattend_medium_winfsp);
 
   ret = g_test_run ();
 

@@ -79,6 +79,7 @@ make_full_config (void)
   casement_vm_config_set_install_iso (config, "/home/u/ISOs/Win10, 22H2 ü.iso");
   casement_vm_config_set_drivers_iso (config, "/home/u/ISOs/virtio-win.iso");
   casement_vm_config_set_unattend_media (config, "unattend.iso");
+  casement_vm_config_set_winfsp_installer (config, "/home/u/Downloads/winfsp-2.0.23075.msi");
   casement_vm_config_set_installed (config, TRUE);
   casement_vm_config_set_kernel (config, "/boot/vmlinuz");
   casement_vm_config_set_initrd (config, "/boot/initrd.img");
@@ -109,7 +110,7 @@ assert_configs_equal (CasementVmConfig *a,
   guint n_pspecs;
 
   pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (a), &n_pspecs);
-  g_assert_cmpuint (n_pspecs, ==, 27);
+  g_assert_cmpuint (n_pspecs, ==, 28);
 
   for (guint i = 0; i < n_pspecs; i++)
     {
@@ -147,6 +148,7 @@ assert_windows_11_defaults (CasementVmConfig *config)
   g_assert_null (casement_vm_config_get_install_iso (config));
   g_assert_null (casement_vm_config_get_drivers_iso (config));
   g_assert_null (casement_vm_config_get_unattend_media (config));
+  g_assert_null (casement_vm_config_get_winfsp_installer (config));
   g_assert_false (casement_vm_config_get_installed (config));
   g_assert_null (casement_vm_config_get_kernel (config));
   g_assert_null (casement_vm_config_get_initrd (config));
@@ -404,6 +406,8 @@ test_vm_config_reject (void)
     { "\"initrd\": \"initrd.img\"", CASEMENT_VM_CONFIG_ERROR_INVALID, "Field “initrd” must be an absolute path" },
     { "\"share_folder\": \"~/Public\"", CASEMENT_VM_CONFIG_ERROR_INVALID, "Field “share_folder” must be an absolute path" },
     { "\"unattend_media\": \"../unattend.iso\"", CASEMENT_VM_CONFIG_ERROR_INVALID, "Field “unattend_media”" },
+    { "\"winfsp_installer\": \"winfsp.msi\"", CASEMENT_VM_CONFIG_ERROR_INVALID,
+      "Field “winfsp_installer” must be an absolute path" },
     { "\"kernel_cmdline\": 5", CASEMENT_VM_CONFIG_ERROR_INVALID, "Field “kernel_cmdline” must be text" },
     { "\"share_method\": \"nfs\"", CASEMENT_VM_CONFIG_ERROR_INVALID,
       "Field “share_method” must be one of “none”, “auto”, “virtiofs”, “smb”, “webdav”, not “nfs”" },

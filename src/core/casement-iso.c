@@ -39,6 +39,10 @@
 /* Directories on real discs are a few KiB; a bigger one is damage. */
 #define MAX_DIR_SIZE       (16 * 1024 * 1024)
 #define MAX_AD_CHAIN       1024
+/* What the writer accepts: level 2 names, and a root folder of one
+ * sector (two records of 34 bytes, then at most 94 per file). */
+#define MAX_WRITTEN_NAME   30
+#define MAX_WRITTEN_FILES  16
 
 /* UDF descriptor tag identifiers */
 enum {
@@ -1329,53 +1333,140 @@ put_path_table (guint8   *p,
     }
 }
 
+/* One file of the image being written, in both trees' spellings. */
+typedef struct
+{
+  char         *iso_name;     /* "NAME.EXT;1" */
+  guint8        joliet_name[2 * 64];
+  gsize         joliet_len;
+  guint32       sector;
+  guint32       length;
+  const guint8 *data;
+} WFile;
+
 static void
-put_root_dir (guint8       *sector,
-              guint32       self_sector,
-              const guint8 *name,
-              guint8        name_len,
-              guint32       data_length,
-              GDateTime    *now)
+w_file_clear (WFile *file)
+{
+  g_clear_pointer (&file->iso_name, g_free);
+}
+
+static int
+compare_iso_names (gconstpointer a,
+                   gconstpointer b)
+{
+  const WFile *fa = *(const WFile * const *) a;
+  const WFile *fb = *(const WFile * const *) b;
+
+  return strcmp (fa->iso_name, fb->iso_name);
+}
+
+static int
+compare_joliet_names (gconstpointer a,
+                      gconstpointer b)
+{
+  const WFile *fa = *(const WFile * const *) a;
+  const WFile *fb = *(const WFile * const *) b;
+  int cmp = memcmp (fa->joliet_name, fb->joliet_name, MIN (fa->joliet_len, fb->joliet_len));
+
+  if (cmp != 0)
+    return cmp;
+
+  return (fa->joliet_len > fb->joliet_len) - (fa->joliet_len < fb->joliet_len);
+}
+
+/* ISO 9660 wants a folder's records sorted by name, each tree by its own
+ * spelling of the names. */
+static void
+put_root_dir (guint8    *sector,
+              guint32    self_sector,
+              GArray    *files,
+              gboolean   joliet,
+              GDateTime *now)
 {
   static const guint8 self_name[] = { 0 };
   static const guint8 parent_name[] = { 1 };
+  g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new (files->len);
   gsize pos = 0;
+
+  for (guint i = 0; i < files->len; i++)
+    g_ptr_array_add (sorted, &g_array_index (files, WFile, i));
+  g_ptr_array_sort (sorted, joliet ? compare_joliet_names : compare_iso_names);
 
   pos += put_dir_record (sector + pos, self_sector, SECTOR_SIZE, 0x02, self_name, 1, now);
   pos += put_dir_record (sector + pos, self_sector, SECTOR_SIZE, 0x02, parent_name, 1, now);
-  put_dir_record (sector + pos, W_FILE_DATA, data_length, 0, name, name_len, now);
+
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      const WFile *file = g_ptr_array_index (sorted, i);
+
+      if (joliet)
+        pos += put_dir_record (sector + pos, file->sector, file->length, 0,
+                               file->joliet_name, file->joliet_len, now);
+      else
+        pos += put_dir_record (sector + pos, file->sector, file->length, 0,
+                               (const guint8 *) file->iso_name, strlen (file->iso_name), now);
+    }
+
+  g_assert (pos <= SECTOR_SIZE);
+}
+
+static gboolean
+check_file_name (const char  *file_name,
+                 GError     **error)
+{
+  gsize name_len = strlen (file_name);
+  gboolean valid = name_len > 0 && name_len <= MAX_WRITTEN_NAME && file_name[0] != '.';
+
+  for (gsize i = 0; valid && i < name_len; i++)
+    if (!g_ascii_isalnum (file_name[i]) && strchr ("._-", file_name[i]) == NULL)
+      valid = FALSE;
+
+  if (!valid)
+    g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
+                 "“%s” cannot be a file name in a disc image: use up to 30 ASCII letters, digits, '.', '_' or '-'",
+                 file_name);
+
+  return valid;
+}
+
+/* ISO 9660 names are upper case d-characters; '-' is not one. */
+static char *
+dup_iso_name (const char *file_name)
+{
+  g_autofree char *upper = g_ascii_strup (file_name, -1);
+
+  g_strdelimit (upper, "-", '_');
+
+  return g_strconcat (upper, strchr (upper, '.') == NULL ? ".;1" : ";1", NULL);
 }
 
 gboolean
-casement_iso_write_single_file (GFile         *dest,
-                                const char    *volume_id,
-                                const char    *file_name,
-                                GBytes        *contents,
-                                GCancellable  *cancellable,
-                                GError       **error)
+casement_iso_write_files (GFile                  *dest,
+                          const char             *volume_id,
+                          const CasementIsoEntry *entries,
+                          guint                   n_entries,
+                          GCancellable           *cancellable,
+                          GError                **error)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GArray) files = NULL;
   g_autofree guint8 *image = NULL;
-  g_autofree char *iso_name = NULL;
   g_autofree char *iso_volume = NULL;
-  guint8 joliet_name[2 * 64];
-  gsize name_len;
-  gsize data_len;
   gsize image_len;
-  guint32 n_sectors;
+  guint64 n_sectors = W_FILE_DATA;
 
   g_return_val_if_fail (G_IS_FILE (dest), FALSE);
   g_return_val_if_fail (volume_id != NULL, FALSE);
-  g_return_val_if_fail (file_name != NULL, FALSE);
-  g_return_val_if_fail (contents != NULL, FALSE);
+  g_return_val_if_fail (entries != NULL || n_entries == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  name_len = strlen (file_name);
-  if (name_len == 0 || name_len > 30 || file_name[0] == '.')
-    goto bad_name;
-  for (gsize i = 0; i < name_len; i++)
-    if (!g_ascii_isalnum (file_name[i]) && strchr ("._-", file_name[i]) == NULL)
-      goto bad_name;
+  if (n_entries > MAX_WRITTEN_FILES)
+    {
+      g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
+                   "A disc image Casement writes holds at most %d files, not %u",
+                   MAX_WRITTEN_FILES, n_entries);
+      return FALSE;
+    }
 
   if (strlen (volume_id) > 16)
     goto bad_volume;
@@ -1383,38 +1474,70 @@ casement_iso_write_single_file (GFile         *dest,
     if (!g_ascii_isalnum (*c) && strchr ("._- ", *c) == NULL)
       goto bad_volume;
 
-  data_len = g_bytes_get_size (contents);
-  if (data_len > G_MAXUINT32 - SECTOR_SIZE)
+  files = g_array_sized_new (FALSE, TRUE, sizeof (WFile), n_entries);
+  g_array_set_clear_func (files, (GDestroyNotify) w_file_clear);
+
+  for (guint i = 0; i < n_entries; i++)
+    {
+      WFile file = { 0, };
+      gsize name_len;
+      gsize data_len;
+
+      g_return_val_if_fail (entries[i].name != NULL, FALSE);
+      g_return_val_if_fail (entries[i].contents != NULL, FALSE);
+
+      if (!check_file_name (entries[i].name, error))
+        return FALSE;
+
+      data_len = g_bytes_get_size (entries[i].contents);
+      if (data_len > G_MAXUINT32 - SECTOR_SIZE)
+        {
+          g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
+                       "“%s” is too large for a single-extent image", entries[i].name);
+          return FALSE;
+        }
+
+      name_len = strlen (entries[i].name);
+      file.iso_name = dup_iso_name (entries[i].name);
+      for (gsize j = 0; j < name_len; j++)
+        put_be16 (file.joliet_name + 2 * j, (guint8) entries[i].name[j]);
+      file.joliet_len = 2 * name_len;
+      file.length = data_len;
+      file.data = g_bytes_get_data (entries[i].contents, NULL);
+      file.sector = n_sectors;
+      n_sectors += (data_len + SECTOR_SIZE - 1) / SECTOR_SIZE;
+      g_array_append_val (files, file);
+
+      /* Upper-casing and '-' → '_' can make two names one in a tree. */
+      for (guint j = 0; j < i; j++)
+        if (g_str_equal (g_array_index (files, WFile, j).iso_name, file.iso_name) ||
+            g_ascii_strcasecmp (entries[j].name, entries[i].name) == 0)
+          {
+            g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
+                         "“%s” and “%s” would be the same name in a disc image: rename one",
+                         entries[j].name, entries[i].name);
+            return FALSE;
+          }
+    }
+
+  if (n_sectors > G_MAXUINT32 || n_sectors > G_MAXSIZE / SECTOR_SIZE)
     {
       g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
-                   "“%s” is too large for a single-extent image", file_name);
+                   "The files are too large together for one disc image");
       return FALSE;
     }
 
-  n_sectors = W_FILE_DATA + (data_len + SECTOR_SIZE - 1) / SECTOR_SIZE;
   image_len = (gsize) n_sectors * SECTOR_SIZE;
-  image = g_malloc0 (image_len);
-
-  /* ISO 9660 names are upper case d-characters; '-' is not one. */
-  iso_name = g_ascii_strup (file_name, -1);
-  g_strdelimit (iso_name, "-", '_');
-  if (strchr (iso_name, '.') == NULL)
+  image = g_try_malloc0 (image_len);
+  if (image == NULL)
     {
-      g_autofree char *with_dot = g_strconcat (iso_name, ".", NULL);
-      g_free (iso_name);
-      iso_name = g_steal_pointer (&with_dot);
+      g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
+                   "Not enough memory for a disc image of %" G_GSIZE_FORMAT " bytes", image_len);
+      return FALSE;
     }
-  {
-    g_autofree char *versioned = g_strconcat (iso_name, ";1", NULL);
-    g_free (iso_name);
-    iso_name = g_steal_pointer (&versioned);
-  }
 
   iso_volume = g_ascii_strup (volume_id, -1);
   g_strdelimit (iso_volume, "-. ", '_');
-
-  for (gsize i = 0; i < name_len; i++)
-    put_be16 (joliet_name + 2 * i, (guint8) file_name[i]);
 
   put_volume_descriptor (image + W_PRIMARY_VD * SECTOR_SIZE, FALSE, iso_volume, n_sectors, now);
   put_volume_descriptor (image + W_JOLIET_VD * SECTOR_SIZE, TRUE, volume_id, n_sectors, now);
@@ -1428,27 +1551,40 @@ casement_iso_write_single_file (GFile         *dest,
   put_path_table (image + W_JOLIET_PATH_L * SECTOR_SIZE, W_JOLIET_ROOT, FALSE);
   put_path_table (image + W_JOLIET_PATH_M * SECTOR_SIZE, W_JOLIET_ROOT, TRUE);
 
-  put_root_dir (image + W_PRIMARY_ROOT * SECTOR_SIZE, W_PRIMARY_ROOT,
-                (const guint8 *) iso_name, strlen (iso_name), data_len, now);
-  put_root_dir (image + W_JOLIET_ROOT * SECTOR_SIZE, W_JOLIET_ROOT,
-                joliet_name, 2 * name_len, data_len, now);
+  put_root_dir (image + W_PRIMARY_ROOT * SECTOR_SIZE, W_PRIMARY_ROOT, files, FALSE, now);
+  put_root_dir (image + W_JOLIET_ROOT * SECTOR_SIZE, W_JOLIET_ROOT, files, TRUE, now);
 
-  if (data_len > 0)
-    memcpy (image + W_FILE_DATA * SECTOR_SIZE, g_bytes_get_data (contents, NULL), data_len);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const WFile *file = &g_array_index (files, WFile, i);
+
+      if (file->length > 0)
+        memcpy (image + (gsize) file->sector * SECTOR_SIZE, file->data, file->length);
+    }
 
   return g_file_replace_contents (dest, (const char *) image, image_len, NULL, FALSE,
                                   G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
                                   NULL, cancellable, error);
-
-bad_name:
-  g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
-               "“%s” cannot be a file name in a disc image: use up to 30 ASCII letters, digits, '.', '_' or '-'",
-               file_name);
-  return FALSE;
 
 bad_volume:
   g_set_error (error, CASEMENT_ISO_ERROR, CASEMENT_ISO_ERROR_INVALID,
                "“%s” cannot be a volume label: use up to 16 ASCII letters, digits, spaces, '.', '_' or '-'",
                volume_id);
   return FALSE;
+}
+
+gboolean
+casement_iso_write_single_file (GFile         *dest,
+                                const char    *volume_id,
+                                const char    *file_name,
+                                GBytes        *contents,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
+  CasementIsoEntry entry = { file_name, contents };
+
+  g_return_val_if_fail (file_name != NULL, FALSE);
+  g_return_val_if_fail (contents != NULL, FALSE);
+
+  return casement_iso_write_files (dest, volume_id, &entry, 1, cancellable, error);
 }

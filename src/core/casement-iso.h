@@ -81,10 +81,25 @@ GBytes                *casement_iso_read               (CasementIso            *
                                                         GCancellable           *cancellable,
                                                         GError                **error);
 
-/* An image holding one file, @file_name, at its root, in both an ISO 9660
- * (upper-cased, level 2 name) and a Joliet tree, written to @dest with mode
- * 0600 through a temporary file, so a reader never sees half of it.
- * @file_name is plain ASCII: letters, digits, '.', '_' and '-'. Blocking. */
+/* A file to put at the root of a written image. */
+typedef struct
+{
+  const char *name;
+  GBytes     *contents;
+} CasementIsoEntry;
+
+/* An image holding @entries at its root, in both an ISO 9660 (upper-cased,
+ * level 2 names) and a Joliet tree (the names as given), written to @dest
+ * with mode 0600 through a temporary file, so a reader never sees half of
+ * it. Names are plain ASCII, up to 30 letters, digits, '.', '_' and '-',
+ * distinct in both trees; at most 16 files. Blocking. */
+gboolean               casement_iso_write_files        (GFile                  *dest,
+                                                        const char             *volume_id,
+                                                        const CasementIsoEntry *entries,
+                                                        guint                   n_entries,
+                                                        GCancellable           *cancellable,
+                                                        GError                **error);
+/* casement_iso_write_files() with one file. */
 gboolean               casement_iso_write_single_file  (GFile                  *dest,
                                                         const char             *volume_id,
                                                         const char             *file_name,

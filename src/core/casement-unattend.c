@@ -765,10 +765,14 @@ xml_first_logon_commands (Xml                *xml,
    * the guest is made ready for all; those not in use fail quietly. */
   if (virtiofs)
     {
-      /* The VirtIO-FS service needs WinFsp, which virtio-win does not ship. */
+      /* The VirtIO-FS service needs WinFsp, which virtio-win discs seldom
+       * carry: the answer medium does when the user pointed to one. Without
+       * INSTALLLEVEL, WinFsp's MSI installs its core alone, which is what
+       * the service uses. msiexec returns at once unless waited for, and
+       * the service must not start before WinFsp is there. */
       add_command (&commands, "Install WinFsp for the shared folder",
                    "cmd /c for %d in (" INSTALLED_CD_LETTERS ") do for %f in (%d:\\winfsp*.msi) do "
-                   "msiexec /i \"%f\" /qn /norestart");
+                   "start \"\" /wait msiexec /i \"%f\" /qn /norestart");
       add_command (&commands, "Start the shared folder with Windows", "sc config VirtioFsSvc start= auto");
       add_command (&commands, "Start the shared folder now", "sc start VirtioFsSvc");
     }
@@ -989,6 +993,38 @@ casement_unattend_build (CasementVmConfig               *config,
 
 /* ---- The medium -------------------------------------------------------- */
 
+typedef struct
+{
+  GBytes *xml;
+  GFile  *winfsp_installer;
+} WriteMedium;
+
+static void
+write_medium_free (WriteMedium *write)
+{
+  g_clear_pointer (&write->xml, g_bytes_unref);
+  g_clear_object (&write->winfsp_installer);
+  g_free (write);
+}
+
+/* The installer's own name ("winfsp-2.0.23075.msi") when the medium can
+ * carry it and the first-logon command finds it by it; else one it does. */
+static char *
+dup_winfsp_medium_name (GFile *installer)
+{
+  g_autofree char *basename = g_file_get_basename (installer);
+  gsize len = basename != NULL ? strlen (basename) : 0;
+  gboolean usable = len >= strlen ("winfsp.msi") && len <= 30 &&
+                    g_ascii_strncasecmp (basename, "winfsp", 6) == 0 &&
+                    g_ascii_strcasecmp (basename + len - 4, ".msi") == 0;
+
+  for (gsize i = 0; usable && i < len; i++)
+    if (!g_ascii_isalnum (basename[i]) && strchr ("._-", basename[i]) == NULL)
+      usable = FALSE;
+
+  return usable ? g_steal_pointer (&basename) : g_strdup ("winfsp.msi");
+}
+
 static void
 write_medium_thread (GTask        *task,
                      gpointer      source_object,
@@ -996,13 +1032,37 @@ write_medium_thread (GTask        *task,
                      GCancellable *cancellable)
 {
   GFile *vm_dir = source_object;
-  GBytes *xml = task_data;
+  WriteMedium *write = task_data;
   g_autoptr(GFile) medium = g_file_get_child (vm_dir, CASEMENT_UNATTEND_MEDIUM_NAME);
+  g_autoptr(GBytes) installer = NULL;
+  g_autofree char *installer_name = NULL;
+  CasementIsoEntry entries[2] = { { ANSWER_FILE_NAME, write->xml }, };
+  guint n_entries = 1;
   GError *error = NULL;
 
   g_assert (G_IS_FILE (vm_dir));
 
-  if (casement_iso_write_single_file (medium, MEDIUM_LABEL, ANSWER_FILE_NAME, xml, cancellable, &error))
+  if (write->winfsp_installer != NULL)
+    {
+      if (!(installer = g_file_load_bytes (write->winfsp_installer, cancellable, NULL, &error)))
+        {
+          g_autofree char *shown = g_file_get_parse_name (write->winfsp_installer);
+
+          g_task_return_new_error (task, error->domain, error->code,
+                                   _("Cannot read the WinFsp installer “%s”: %s. Choose it again, "
+                                     "or create the machine without it and install WinFsp in Windows"),
+                                   shown, error->message);
+          g_error_free (error);
+          return;
+        }
+
+      installer_name = dup_winfsp_medium_name (write->winfsp_installer);
+      entries[n_entries].name = installer_name;
+      entries[n_entries].contents = installer;
+      n_entries++;
+    }
+
+  if (casement_iso_write_files (medium, MEDIUM_LABEL, entries, n_entries, cancellable, &error))
     g_task_return_pointer (task, g_steal_pointer (&medium), g_object_unref);
   else
     g_task_return_error (task, error);
@@ -1010,21 +1070,28 @@ write_medium_thread (GTask        *task,
 
 void
 casement_unattend_write_medium_async (const char          *xml,
+                                      GFile               *winfsp_installer,
                                       GFile               *vm_dir,
                                       GCancellable        *cancellable,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  WriteMedium *write;
 
   g_return_if_fail (xml != NULL);
+  g_return_if_fail (!winfsp_installer || G_IS_FILE (winfsp_installer));
   g_return_if_fail (G_IS_FILE (vm_dir));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  write = g_new0 (WriteMedium, 1);
+  write->xml = g_bytes_new (xml, strlen (xml));
+  g_set_object (&write->winfsp_installer, winfsp_installer);
 
   /* The folder is the source object: the finish function checks it. */
   task = g_task_new (vm_dir, cancellable, callback, user_data);
   g_task_set_source_tag (task, casement_unattend_write_medium_async);
-  g_task_set_task_data (task, g_bytes_new (xml, strlen (xml)), (GDestroyNotify) g_bytes_unref);
+  g_task_set_task_data (task, write, (GDestroyNotify) write_medium_free);
   g_task_run_in_thread (task, write_medium_thread);
 }
 

@@ -89,8 +89,11 @@ gboolean      casement_unattend_check_user_name      (const char                
 const char   *casement_unattend_windows_time_zone    (const char                     *iana);
 
 /* Writes @xml as autounattend.xml onto a small ISO, @vm_dir/unattend.iso,
- * mode 0600 (it holds the password, obfuscated only). Returns that file. */
+ * mode 0600 (it holds the password, obfuscated only), with a copy of
+ * @winfsp_installer (a WinFsp MSI; NULL: none) next to it, which the
+ * virtiofs set-up at first logon installs. Returns that file. */
 void          casement_unattend_write_medium_async   (const char                     *xml,
+                                                      GFile                          *winfsp_installer,
                                                       GFile                          *vm_dir,
                                                       GCancellable                   *cancellable,
                                                       GAsyncReadyCallback             callback,

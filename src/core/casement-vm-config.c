@@ -62,6 +62,7 @@ struct _CasementVmConfig
   char                *install_iso;
   char                *drivers_iso;
   char                *unattend_media;
+  char                *winfsp_installer;
   char                *kernel;
   char                *initrd;
   char                *kernel_cmdline;
@@ -102,6 +103,7 @@ enum {
   PROP_INSTALL_ISO,
   PROP_DRIVERS_ISO,
   PROP_UNATTEND_MEDIA,
+  PROP_WINFSP_INSTALLER,
   PROP_INSTALLED,
   PROP_KERNEL,
   PROP_INITRD,
@@ -166,6 +168,7 @@ static const Field fields[] = {
   { PROP_INSTALL_ISO,     "install_iso",     FIELD_ABSOLUTE_PATH },
   { PROP_DRIVERS_ISO,     "drivers_iso",     FIELD_ABSOLUTE_PATH },
   { PROP_UNATTEND_MEDIA,  "unattend_media",  FIELD_VM_PATH },
+  { PROP_WINFSP_INSTALLER, "winfsp_installer", FIELD_ABSOLUTE_PATH },
   { PROP_INSTALLED,       "installed",       FIELD_BOOLEAN },
   { PROP_KERNEL,          "kernel",          FIELD_ABSOLUTE_PATH },
   { PROP_INITRD,          "initrd",          FIELD_ABSOLUTE_PATH },
@@ -971,6 +974,7 @@ casement_vm_config_finalize (GObject *object)
   g_clear_pointer (&self->install_iso, g_free);
   g_clear_pointer (&self->drivers_iso, g_free);
   g_clear_pointer (&self->unattend_media, g_free);
+  g_clear_pointer (&self->winfsp_installer, g_free);
   g_clear_pointer (&self->kernel, g_free);
   g_clear_pointer (&self->initrd, g_free);
   g_clear_pointer (&self->kernel_cmdline, g_free);
@@ -1029,6 +1033,10 @@ casement_vm_config_get_property (GObject    *object,
 
     case PROP_UNATTEND_MEDIA:
       g_value_set_string (value, casement_vm_config_get_unattend_media (self));
+      break;
+
+    case PROP_WINFSP_INSTALLER:
+      g_value_set_string (value, casement_vm_config_get_winfsp_installer (self));
       break;
 
     case PROP_INSTALLED:
@@ -1154,6 +1162,10 @@ casement_vm_config_set_property (GObject      *object,
       casement_vm_config_set_unattend_media (self, g_value_get_string (value));
       break;
 
+    case PROP_WINFSP_INSTALLER:
+      casement_vm_config_set_winfsp_installer (self, g_value_get_string (value));
+      break;
+
     case PROP_INSTALLED:
       casement_vm_config_set_installed (self, g_value_get_boolean (value));
       break;
@@ -1268,6 +1280,7 @@ casement_vm_config_class_init (CasementVmConfigClass *klass)
   STRING_PROP (PROP_INSTALL_ISO, "install-iso", NULL);
   STRING_PROP (PROP_DRIVERS_ISO, "drivers-iso", NULL);
   STRING_PROP (PROP_UNATTEND_MEDIA, "unattend-media", NULL);
+  STRING_PROP (PROP_WINFSP_INSTALLER, "winfsp-installer", NULL);
   BOOLEAN_PROP (PROP_INSTALLED, "installed", FALSE);
   STRING_PROP (PROP_KERNEL, "kernel", NULL);
   STRING_PROP (PROP_INITRD, "initrd", NULL);
@@ -1713,6 +1726,7 @@ DEFINE_STRING_ACCESSORS (disk_path, PROP_DISK_PATH, required)
 DEFINE_STRING_ACCESSORS (install_iso, PROP_INSTALL_ISO, optional)
 DEFINE_STRING_ACCESSORS (drivers_iso, PROP_DRIVERS_ISO, optional)
 DEFINE_STRING_ACCESSORS (unattend_media, PROP_UNATTEND_MEDIA, optional)
+DEFINE_STRING_ACCESSORS (winfsp_installer, PROP_WINFSP_INSTALLER, optional)
 DEFINE_STRING_ACCESSORS (kernel, PROP_KERNEL, optional)
 DEFINE_STRING_ACCESSORS (initrd, PROP_INITRD, optional)
 DEFINE_STRING_ACCESSORS (kernel_cmdline, PROP_KERNEL_CMDLINE, optional)

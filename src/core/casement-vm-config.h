@@ -115,6 +115,11 @@ void                 casement_vm_config_set_drivers_iso      (CasementVmConfig  
 const char          *casement_vm_config_get_unattend_media   (CasementVmConfig  *self);
 void                 casement_vm_config_set_unattend_media   (CasementVmConfig  *self,
                                                               const char        *path);
+/* The WinFsp installer (an absolute path) put on the answer medium for
+ * the virtiofs share, or NULL when the medium carries none. */
+const char          *casement_vm_config_get_winfsp_installer (CasementVmConfig  *self);
+void                 casement_vm_config_set_winfsp_installer (CasementVmConfig  *self,
+                                                              const char        *path);
 /* TRUE once the guest OS is installed: the install ISO no longer boots first. */
 gboolean             casement_vm_config_get_installed        (CasementVmConfig  *self);
 void                 casement_vm_config_set_installed        (CasementVmConfig  *self,
