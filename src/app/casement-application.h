@@ -28,6 +28,9 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CasementApplication, casement_application, CASEMENT, APPLICATION, AdwApplication)
 
-CasementApplication *casement_application_new (void);
+CasementApplication *casement_application_new                  (void);
+/* The running CasementApplication's preferences; NULL without its
+ * settings schema, or when another application runs (tests). */
+GSettings           *casement_application_get_default_settings (void);
 
 G_END_DECLS

@@ -77,6 +77,7 @@ struct _CasementDisplay
   char                 *release_shortcut;
   char                 *unix_path;
   char                 *last_error;
+  char                 *shared_folder;
   cairo_region_t       *dirty;
   GPtrArray            *tiles;            /* GskRenderNode, software path */
   GPtrArray            *tile_surfaces;    /* cairo_surface_t, cairo renderer */
@@ -124,6 +125,7 @@ struct _CasementDisplay
   guint                 agent_connected : 1;
   guint                 guest_owns_clipboard : 2;  /* one bit per selection */
   guint                 host_owns_clipboard : 2;
+  guint                 shared_folder_read_only : 1;
 };
 
 G_DEFINE_FINAL_TYPE (CasementDisplay, casement_display, GTK_TYPE_WIDGET)
@@ -1840,6 +1842,10 @@ casement_display_channel_new (SpiceSession    *session,
   if (SPICE_IS_USBREDIR_CHANNEL (channel))
     spice_channel_connect (channel);
 
+  /* It serves the session's shared-dir to the guest's spice-webdavd. */
+  if (SPICE_IS_WEBDAV_CHANNEL (channel) && self->shared_folder != NULL)
+    spice_channel_connect (channel);
+
   /* Playback and record channels belong to SpiceAudio (see connect()). */
 }
 
@@ -1955,6 +1961,8 @@ casement_display_connect (CasementDisplay *self,
                 "enable-usbredir", TRUE,
                 /* Windows guests have no virgl driver: no GL scanouts come. */
                 "gl-scanout", FALSE,
+                "shared-dir", self->shared_folder,
+                "share-dir-ro", (gboolean) self->shared_folder_read_only,
                 NULL);
   g_signal_connect_object (self->session, "channel-new",
                            G_CALLBACK (casement_display_channel_new), self, 0);
@@ -2264,6 +2272,7 @@ casement_display_finalize (GObject *object)
   g_clear_object (&self->release_trigger);
   g_clear_pointer (&self->release_shortcut, g_free);
   g_clear_pointer (&self->unix_path, g_free);
+  g_clear_pointer (&self->shared_folder, g_free);
   g_clear_pointer (&self->last_error, g_free);
 
   G_OBJECT_CLASS (casement_display_parent_class)->finalize (object);
@@ -2560,6 +2569,18 @@ casement_display_choose_renderer (void)
     g_setenv ("GSK_RENDERER", "cairo", FALSE);
 
   return software;
+}
+
+void
+casement_display_set_shared_folder (CasementDisplay *self,
+                                    const char      *path,
+                                    gboolean         read_only)
+{
+  g_return_if_fail (CASEMENT_IS_DISPLAY (self));
+
+  g_free (self->shared_folder);
+  self->shared_folder = g_strdup (path);
+  self->shared_folder_read_only = !!read_only;
 }
 
 const char *

@@ -76,6 +76,12 @@ gboolean              casement_display_choose_renderer             (void);
 void                  casement_display_connect                     (CasementDisplay     *self,
                                                                     const char          *unix_path);
 void                  casement_display_disconnect                  (CasementDisplay     *self);
+/* The folder the guest's spice-webdavd gets over the WebDAV channel (for
+ * VMs whose share method is WebDAV); NULL for none. Takes effect at the
+ * next connect. */
+void                  casement_display_set_shared_folder           (CasementDisplay     *self,
+                                                                    const char          *path,
+                                                                    gboolean             read_only);
 const char           *casement_display_get_unix_path               (CasementDisplay     *self);
 CasementDisplayState  casement_display_get_state                   (CasementDisplay     *self);
 

@@ -22,7 +22,7 @@
 
 #include <adwaita.h>
 
-#include "casement-vm-store.h"
+#include "casement-library.h"
 
 G_BEGIN_DECLS
 
@@ -30,10 +30,13 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CasementWindow, casement_window, CASEMENT, WINDOW, AdwApplicationWindow)
 
-CasementWindow *casement_window_new    (AdwApplication  *application,
-                                        CasementVmStore *store);
+CasementWindow *casement_window_new       (AdwApplication  *application,
+                                           CasementLibrary *library);
 void            casement_window_reload    (CasementWindow  *self);
 void            casement_window_add_toast (CasementWindow  *self,
                                            AdwToast        *toast);
+/* Returns: (transfer none) (nullable): the host as probed when the window
+ * opened; NULL until the probe is done, or when it failed. */
+CasementHost   *casement_window_get_host  (CasementWindow  *self);
 
 G_END_DECLS

@@ -1,0 +1,56 @@
+/* casement-vm-row.h
+ *
+ * Copyright 2026 The Casement authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * This program is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program.  If not, see <http://www.gnu.org/licenses/>.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "casement-vm.h"
+
+G_BEGIN_DECLS
+
+#define CASEMENT_TYPE_VM_ROW (casement_vm_row_get_type ())
+
+G_DECLARE_FINAL_TYPE (CasementVmRow, casement_vm_row, CASEMENT, VM_ROW, AdwActionRow)
+
+GtkWidget  *casement_vm_row_new                (CasementVm          *vm);
+CasementVm *casement_vm_row_get_vm             (CasementVmRow       *self);
+
+/* A translated word for @state, e.g. "Running". */
+const char *casement_vm_state_to_label         (CasementVmState      state);
+
+/* The VM's last screen, in its folder, shown by its row in the library. */
+#define CASEMENT_VM_THUMBNAIL_FILE "thumbnail.png"
+
+char       *casement_vm_row_dup_thumbnail_path (CasementVm          *vm);
+/* Keeps @vm's screen (RUNNING or PAUSED) as its thumbnail, in the background. */
+void        casement_vm_row_save_thumbnail     (CasementVm          *vm);
+/* What each Shut Down of the app does: keeps the screen as the thumbnail,
+ * then casement_vm_shutdown_async() with the preferred shutdown timeout.
+ * Fails as that does (CASEMENT_VM_ERROR_TIMEOUT: force off is up to the caller). */
+void        casement_vm_row_shut_down_async    (CasementVm          *vm,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+gboolean    casement_vm_row_shut_down_finish   (CasementVm          *vm,
+                                                GAsyncResult        *result,
+                                                GError             **error);
+
+G_END_DECLS

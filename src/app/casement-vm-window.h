@@ -1,0 +1,39 @@
+/* casement-vm-window.h
+ *
+ * Copyright 2026 The Casement authors
+ *
+ * This program is free software: you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * This program is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ *
+ * You should have received a copy of the GNU General Public License
+ * along with this program.  If not, see <http://www.gnu.org/licenses/>.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "casement-vm.h"
+
+G_BEGIN_DECLS
+
+#define CASEMENT_TYPE_VM_WINDOW (casement_vm_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (CasementVmWindow, casement_vm_window, CASEMENT, VM_WINDOW, AdwApplicationWindow)
+
+CasementVmWindow *casement_vm_window_new         (AdwApplication   *application,
+                                                  CasementVm       *vm);
+CasementVm       *casement_vm_window_get_vm      (CasementVmWindow *self);
+/* Returns: (transfer none): the CasementDisplay showing the guest */
+GtkWidget        *casement_vm_window_get_display (CasementVmWindow *self);
+
+G_END_DECLS
