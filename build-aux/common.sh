@@ -16,11 +16,11 @@ build_packages=(
 
 # Needed by the test suite: a display server, screenshots, the tiny test
 # guest (kernel from the Debian archive, busybox initramfs), ISO making,
-# the peer viewer for benchmarks and software GL.
+# the peer viewer for benchmarks, software GL and the Flatpak manifest check.
 test_packages=(
   xvfb xauth imagemagick xdotool dbus dbus-x11
-  xorriso busybox-static cpio gzip
-  virt-viewer libgl1-mesa-dri
+  xorriso genisoimage wimtools busybox-static cpio gzip
+  virt-viewer libgl1-mesa-dri flatpak-builder
 )
 
 casement_missing_packages () {

@@ -985,8 +985,15 @@ casement_media_detect_install (GFile         *iso,
 
 /* ---- virtio-win discs -------------------------------------------------- */
 
-static const char *
-windows_display_name (const char *os_id)
+/**
+ * casement_media_get_os_name:
+ * @os_id: a libosinfo short id
+ *
+ * Returns: the translated name of a Windows version ("win11" → "Windows
+ * 11"), or @os_id itself when it is not one we know
+ */
+const char *
+casement_media_get_os_name (const char *os_id)
 {
   static const struct { const char *os_id; const char *name; } names[] = {
     { "win11", N_("Windows 11") },
@@ -996,6 +1003,8 @@ windows_display_name (const char *os_id)
     { "win2k19", N_("Windows Server 2019") },
     { "win2k16", N_("Windows Server 2016") },
   };
+
+  g_return_val_if_fail (os_id != NULL, NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (g_str_equal (names[i].os_id, os_id))
@@ -1150,7 +1159,7 @@ check_drivers (GFile         *file,
       g_string_append_printf (problem,
                               _("This virtio-win disc lacks the %s drivers for %s "
                                 "(no <driver>\\%s\\amd64 folder with an .inf file)."),
-                              windows_display_name (os_id), list, os_dir);
+                              casement_media_get_os_name (os_id), list, os_dir);
     }
 
   if (!result->has_guest_tools)
@@ -1175,7 +1184,7 @@ check_drivers (GFile         *file,
 
       result->note = g_strdup_printf (_("This virtio-win disc has no %s build of %s; the one in its "
                                         "“%s” folder will be used instead, as virtio-win intends."),
-                                      windows_display_name (os_id), list,
+                                      casement_media_get_os_name (os_id), list,
                                       casement_media_virtio_fallback_dir (result->fallbacks[0], os_id));
     }
 

@@ -103,6 +103,8 @@ GType                        casement_driver_media_get_type           (void) G_G
 CasementDriverMedia         *casement_driver_media_copy               (const CasementDriverMedia   *media);
 void                         casement_driver_media_free               (CasementDriverMedia         *media);
 
+/* "Windows 11" for "win11", translated; @os_id itself when unknown. */
+const char                  *casement_media_get_os_name               (const char                  *os_id);
 /* The virtio-win folder for a libosinfo short id ("win11" → "w11"); NULL
  * when virtio-win has no drivers for it. */
 const char                  *casement_media_virtio_os_dir             (const char                  *os_id);

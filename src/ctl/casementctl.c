@@ -130,38 +130,41 @@ lookup_vm (CasementVmStore *store,
   return slug;
 }
 
-/* An input file the VM will read: it must exist and be a readable file now,
- * or the user finds out only when the VM fails to start. */
+/* A path the VM will use must exist, be of the right kind and be readable
+ * now, or the user finds out only when the VM fails to start. */
 static char *
-check_input_file (const char  *option,
-                  const char  *path,
-                  GError     **error)
+check_path (const char  *option,
+            const char  *path,
+            gboolean     want_folder,
+            GError     **error)
 {
   g_autoptr(GFile) file = g_file_new_for_commandline_arg (path);
   g_autofree char *absolute = g_file_get_path (file);
 
   if (!g_file_test (absolute, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("%s: “%s” does not exist"), option, path);
-      return NULL;
-    }
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                 _("%s: “%s” does not exist"), option, path);
+  else if (want_folder && !g_file_test (absolute, G_FILE_TEST_IS_DIR))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                 _("%s: “%s” is a file, not a folder"), option, path);
+  else if (!want_folder && !g_file_test (absolute, G_FILE_TEST_IS_REGULAR))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                 _("%s: “%s” is not a file"), option, path);
+  else if (g_access (absolute, R_OK) != 0)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                 _("%s: “%s” cannot be read (check its permissions)"), option, path);
+  else
+    return g_steal_pointer (&absolute);
 
-  if (!g_file_test (absolute, G_FILE_TEST_IS_REGULAR))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("%s: “%s” is not a file"), option, path);
-      return NULL;
-    }
+  return NULL;
+}
 
-  if (g_access (absolute, R_OK) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("%s: “%s” cannot be read (check its permissions)"), option, path);
-      return NULL;
-    }
-
-  return g_steal_pointer (&absolute);
+static char *
+check_input_file (const char  *option,
+                  const char  *path,
+                  GError     **error)
+{
+  return check_path (option, path, FALSE, error);
 }
 
 static char *
@@ -169,24 +172,7 @@ check_folder (const char  *option,
               const char  *path,
               GError     **error)
 {
-  g_autoptr(GFile) file = g_file_new_for_commandline_arg (path);
-  g_autofree char *absolute = g_file_get_path (file);
-
-  if (!g_file_test (absolute, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("%s: “%s” does not exist"), option, path);
-      return NULL;
-    }
-
-  if (!g_file_test (absolute, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("%s: “%s” is a file, not a folder"), option, path);
-      return NULL;
-    }
-
-  return g_steal_pointer (&absolute);
+  return check_path (option, path, TRUE, error);
 }
 
 typedef struct
