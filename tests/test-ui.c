@@ -1512,10 +1512,11 @@ test_ui_settings (void)
 
   /* Another VM's name is taken; an empty one is no name. Both stay in
    * the window, and vm.json keeps the last good one. */
-  gtk_editable_set_text (GTK_EDITABLE (name), "UI Runner");
+  add_stub ("UI Neighbour", "win11");
+  gtk_editable_set_text (GTK_EDITABLE (name), "UI Neighbour");
   g_signal_emit_by_name (name, "apply");
   settle_settings (settings);
-  assert_error_says (settings, "Another virtual machine is called “UI Runner”");
+  assert_error_says (settings, "Another virtual machine is called “UI Neighbour”");
   gtk_editable_set_text (GTK_EDITABLE (name), "");
   g_signal_emit_by_name (name, "apply");
   settle_settings (settings);
@@ -1734,6 +1735,27 @@ test_ui_settings_windows (void)
   g_assert_cmpuint (casement_vm_config_get_memory_mib (config), >=, 4096);
 
   gtk_window_destroy (GTK_WINDOW (settings));
+
+  /* An unreadable vm.json is said so, and left as it is. */
+  {
+    g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
+    g_autofree char *json = g_build_filename (vm_dir, CASEMENT_VM_CONFIG_FILE, NULL);
+    g_autofree char *after = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_file_set_contents (json, "{ not json", -1, &error);
+    g_assert_no_error (error);
+    settings = casement_vm_settings_show (GTK_WINDOW (library_window ()), vm, NULL);
+    WAIT_UNTIL (casement_vm_settings_get_state (settings) == CASEMENT_VM_SETTINGS_STATE_BROKEN,
+                STEP_TIMEOUT_S, "the settings to fail to load");
+    g_assert_true (gtk_widget_get_visible (settings_child (settings, "status_group")));
+    g_assert_false (gtk_widget_is_sensitive (settings_child (settings, "hardware_group")));
+    screenshot (settings, "settings-broken");
+    gtk_window_destroy (GTK_WINDOW (settings));
+    g_file_get_contents (json, &after, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (after, ==, "{ not json");
+  }
 }
 
 /* Deleting: with the disk kept, or all of it; never while it runs. */
@@ -1849,6 +1871,49 @@ find_vm_named (const char *name)
     }
 
   return NULL;
+}
+
+/* The "vm-folder" preference is where the library lives from the next
+ * start on: a new process with it set lists that folder's VMs only. */
+static void
+test_ui_vm_folder (void)
+{
+  g_autofree char *folder = NULL;
+  g_autoptr(CasementVmStore) elsewhere = NULL;
+  g_autoptr(CasementVmConfig) config = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *slug = NULL;
+
+  if (g_test_subprocess ())
+    {
+      CasementVm *vm = NULL;
+
+      WAIT_UNTIL ((vm = find_vm_named ("UI Elsewhere")) != NULL, STEP_TIMEOUT_S, "the other folder's VM");
+      g_assert_cmpstr (casement_vm_store_get_root (casement_vm_get_store (vm)), ==,
+                       g_getenv ("CASEMENT_TEST_UI_VM_FOLDER"));
+      spin (500);
+      g_assert_cmpuint (count_rows (), ==, 1);
+      return;
+    }
+
+  folder = g_build_filename (casement_test_guest_env_get_dir (env), "Other VMs", NULL);
+  elsewhere = casement_vm_store_new (folder);
+  config = casement_vm_config_new ("UI Elsewhere");
+  casement_vm_config_set_disk_size (config, 0);
+  casement_vm_store_create_async (elsewhere, config, NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "VM creation");
+  slug = casement_vm_store_create_finish (elsewhere, result, &error);
+  g_assert_no_error (error);
+
+  g_setenv ("CASEMENT_TEST_UI_VM_FOLDER", folder, TRUE);
+  g_test_trap_subprocess (NULL, 3 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("CASEMENT_TEST_UI_VM_FOLDER");
+  g_test_trap_assert_passed ();
+
+  /* This process started without it: its library is the default one. */
+  g_assert_null (find_vm_named ("UI Elsewhere"));
 }
 
 /* The windows at 640 px wide: nothing may stick out. Also run at 2×
@@ -2070,6 +2135,14 @@ main (int   argc,
   if (!g_test_subprocess ())
     setup_discs ();
 
+  /* The vm-folder test's subprocess: the preference as the user left it. */
+  if (g_test_subprocess () && g_getenv ("CASEMENT_TEST_UI_VM_FOLDER") != NULL)
+    {
+      g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+
+      g_settings_set_string (settings, "vm-folder", g_getenv ("CASEMENT_TEST_UI_VM_FOLDER"));
+    }
+
   /* The real application: startup makes the library and the tray (no
    * bus: hidden), activation the library window. Its main loop is ours. */
   app = casement_application_new ();
@@ -2087,6 +2160,7 @@ main (int   argc,
   g_test_add_func ("/Casement/UI/settings-windows", test_ui_settings_windows);
   g_test_add_func ("/Casement/UI/delete", test_ui_delete);
   g_test_add_func ("/Casement/UI/search", test_ui_search);
+  g_test_add_func ("/Casement/UI/vm-folder", test_ui_vm_folder);
   g_test_add_func ("/Casement/UI/narrow", test_ui_narrow);
   g_test_add_func ("/Casement/UI/hidpi", test_ui_hidpi);
 

@@ -207,12 +207,20 @@ casement_vm_settings_update_state (CasementVmSettings *self)
                           state == CASEMENT_VM_SETTINGS_STATE_LOADING ||
                           state == CASEMENT_VM_SETTINGS_STATE_GROWING);
 
-  gtk_widget_set_sensitive (GTK_WIDGET (self->identity_group), editable);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->hardware_group), editable);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->security_group), editable);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->share_group), editable);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->media_group), editable);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->network_group), editable);
+  {
+    GtkWidget *groups[] = {
+      GTK_WIDGET (self->identity_group), GTK_WIDGET (self->hardware_group),
+      GTK_WIDGET (self->security_group), GTK_WIDGET (self->share_group),
+      GTK_WIDGET (self->media_group), GTK_WIDGET (self->network_group),
+    };
+
+    /* Unreadable settings have no values to show. */
+    for (guint i = 0; i < G_N_ELEMENTS (groups); i++)
+      {
+        gtk_widget_set_sensitive (groups[i], editable);
+        gtk_widget_set_visible (groups[i], state != CASEMENT_VM_SETTINGS_STATE_BROKEN);
+      }
+  }
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "settings.grow-disk",
                                  state == CASEMENT_VM_SETTINGS_STATE_EDITING && self->disk_known);
 
@@ -221,6 +229,10 @@ casement_vm_settings_update_state (CasementVmSettings *self)
 
   g_debug ("%s: settings %s", casement_vm_get_slug (self->vm),
            g_enum_to_string (CASEMENT_TYPE_VM_SETTINGS_STATE, state));
+
+  /* The reason shows on the first page; nothing elsewhere can change. */
+  if (status != NULL)
+    adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self), "general");
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
@@ -809,7 +821,7 @@ casement_vm_settings_fill (CasementVmSettings *self)
     }
   else
     {
-      adw_action_row_set_subtitle (self->os_row, _("Linux or another system"));
+      adw_action_row_set_subtitle (self->os_row, _("Linux"));
       gtk_image_set_from_icon_name (self->os_icon, "utilities-terminal-symbolic");
     }
 

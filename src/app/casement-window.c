@@ -96,6 +96,15 @@ casement_window_update_empty (CasementWindow *self)
 
 /* ---- Search --------------------------------------------------------------- */
 
+/* One form for the name and the search, so "É" finds "é" however typed. */
+static char *
+fold (const char *text)
+{
+  g_autofree char *normalized = g_utf8_normalize (text, -1, G_NORMALIZE_ALL);
+
+  return g_utf8_casefold (normalized != NULL ? normalized : text, -1);
+}
+
 static gboolean
 casement_window_filter_vm (gpointer item,
                            gpointer user_data)
@@ -109,7 +118,7 @@ casement_window_filter_vm (gpointer item,
     return TRUE;
 
   config = casement_vm_get_config (vm);
-  name = g_utf8_casefold (config != NULL ? casement_vm_config_get_name (config) : casement_vm_get_slug (vm), -1);
+  name = fold (config != NULL ? casement_vm_config_get_name (config) : casement_vm_get_slug (vm));
 
   return strstr (name, self->search) != NULL;
 }
@@ -124,11 +133,7 @@ casement_window_search_changed (CasementWindow *self)
   text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
   g_clear_pointer (&self->search, g_free);
   if (text[0] != '\0')
-    {
-      g_autofree char *normalized = g_utf8_normalize (text, -1, G_NORMALIZE_ALL);
-
-      self->search = g_utf8_casefold (normalized, -1);
-    }
+    self->search = fold (text);
 
   gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
   casement_window_update_empty (self);
@@ -286,7 +291,10 @@ casement_window_deleted (GObject      *object,
     }
   else if (kept[0] != '\0')
     {
-      toast = adw_toast_new_format (_("Deleted “%s”; its disk is kept as %s"), data->name, kept);
+      /* The dialog said in which folder; the name is what to look for. */
+      g_autofree char *file_name = g_path_get_basename (kept);
+
+      toast = adw_toast_new_format (_("Deleted “%s”; its disk is kept as %s"), data->name, file_name);
       adw_toast_set_timeout (toast, 0);
     }
   else
