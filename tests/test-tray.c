@@ -42,6 +42,7 @@
 #include "casement-qemu-command.h"
 #include "casement-test-guest.h"
 #include "casement-tray.h"
+#include "casement-vm-row.h"
 
 /* Guest boot under TCG takes seconds; a loaded 2-core host may need more. */
 #define BOOT_TIMEOUT_S 120
@@ -1088,6 +1089,7 @@ test_tray_menu (void)
   g_autofree char *name = NULL;
   g_autofree char *label = NULL;
   g_autofree char *qemu_status = NULL;
+  g_autofree char *thumbnail = NULL;
   CasementVm *vm;
   const char *tip_text;
   guint revision, new_revision;
@@ -1219,13 +1221,24 @@ test_tray_menu (void)
   alpha = find_node_ok (layout, "Tray Alpha__1 — Running");
   g_assert_cmpint (node_id (alpha), ==, alpha_id);
 
-  /* Shut Down: the guest powers off on the ACPI request. */
+  /* Shut Down: the guest powers off on the ACPI request, its last screen
+   * kept for the library as every Shut Down of the app keeps it. */
   wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  thumbnail = casement_vm_row_dup_thumbnail_path (vm);
+  g_assert_false (g_file_test (thumbnail, G_FILE_TEST_EXISTS));
   g_ptr_array_set_size (signals_seen, 0);
   n_notifications = notifications_count ();
   click (name, node_id (shut_down));
   wait_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
   wait_serial (vm, "TG: powerdown$", 1);
+  {
+    g_autofree char *contents = NULL;
+    gsize len = 0;
+
+    g_assert_true (g_file_get_contents (thumbnail, &contents, &len, NULL));
+    g_assert_cmpuint (len, >, 8);
+    g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
+  }
   WAIT_UNTIL (saw_label_update (alpha_id, "Tray Alpha__1 — Stopped"), STEP_TIMEOUT_S, "the label update");
   WAIT_UNTIL (saw_new_status ("Passive"), STEP_TIMEOUT_S, "NewStatus Passive");
 

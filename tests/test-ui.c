@@ -152,6 +152,19 @@ fail (const char *format,
   g_error ("%s", message);
 }
 
+/* A fatal warning aborts the test too; the VMs run in sessions of their
+ * own and would outlive it. */
+static gboolean
+fatal_log_cb (const char     *log_domain,
+              GLogLevelFlags  log_level,
+              const char     *message,
+              gpointer        user_data)
+{
+  kill_strays ();
+
+  return TRUE;
+}
+
 /* ---- Waiting ----------------------------------------------------------------- */
 
 static gboolean
@@ -283,9 +296,11 @@ subprocess_done (GSubprocess *process,
   return g_subprocess_wait_check_finish (process, result, error);
 }
 
+/* @crop: an X geometry such as "1280x800+0+0", or NULL for all of it */
 static void
-run_import (const char *window_id,
-            const char *name)
+run_import_crop (const char *window_id,
+                 const char *crop,
+                 const char *name)
 {
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
@@ -295,12 +310,23 @@ run_import (const char *window_id,
 
   file_name = g_strdup_printf ("%s%s.png", name, scale != NULL ? "-2x" : "");
   path = g_build_filename (screenshot_dir, file_name, NULL);
-  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
-                              import_path, "-window", window_id, path, NULL);
+  if (crop != NULL)
+    process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                                import_path, "-window", window_id, "-crop", crop, "+repage", path, NULL);
+  else
+    process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                                import_path, "-window", window_id, path, NULL);
   g_assert_no_error (error);
   subprocess_done (process, &error);
   g_assert_no_error (error);
   g_test_message ("Screenshot: %s", path);
+}
+
+static void
+run_import (const char *window_id,
+            const char *name)
+{
+  run_import_crop (window_id, NULL, name);
 }
 
 static char *
@@ -335,6 +361,18 @@ screenshot_screen (const char *name)
 
   spin (300);
   run_import ("root", name);
+}
+
+/* The top left 1280 × 800 of the screen, where the windows open (no
+ * window manager places them): dialogs with the window they belong to. */
+static void
+screenshot_desktop (const char *name)
+{
+  if (import_path == NULL)
+    return;
+
+  spin (300);
+  run_import_crop ("root", "1280x800+0+0", name);
 }
 
 /* xdotool makes real X input events, which reach GTK as a user's would. */
@@ -449,6 +487,24 @@ find_button (GtkWidget  *root,
       if (GTK_IS_BUTTON (child) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (child)), label) == 0)
         return child;
       if ((found = find_button (child, label)))
+        return found;
+    }
+
+  return NULL;
+}
+
+/* The widget under @root that the .ui file called @id. */
+static GtkWidget *
+find_buildable (GtkWidget  *root,
+                const char *id)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (g_strcmp0 (gtk_buildable_get_buildable_id (GTK_BUILDABLE (child)), id) == 0)
+        return child;
+      if ((found = find_buildable (child, id)))
         return found;
     }
 
@@ -1061,8 +1117,11 @@ test_ui_shortcuts (void)
     { "app.quit", "<Control>q" },
     { "win.show-help-overlay", "<Control>question" },
   };
+  GSettings *settings = casement_application_get_default_settings ();
   CasementWindow *window = library_window ();
   GtkShortcutsWindow *shortcuts = NULL;
+  g_autofree char *accelerator = NULL;
+  GtkWidget *release;
 
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     {
@@ -1079,6 +1138,19 @@ test_ui_shortcuts (void)
               "the shortcuts window");
   g_assert_true (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)) == shortcuts);
   screenshot (shortcuts, "shortcuts");
+
+  /* The release shortcut is the user's, as it changes. */
+  release = find_buildable (GTK_WIDGET (shortcuts), "release_shortcut");
+  g_assert_nonnull (release);
+  g_object_get (release, "accelerator", &accelerator, NULL);
+  g_assert_cmpstr (accelerator, ==, "<Control><Alt>g");
+  g_settings_set_string (settings, "release-shortcut", "<Control><Alt>k");
+  g_clear_pointer (&accelerator, g_free);
+  g_object_get (release, "accelerator", &accelerator, NULL);
+  g_assert_cmpstr (accelerator, ==, "<Control><Alt>k");
+  screenshot (shortcuts, "shortcuts-release-changed");
+  g_settings_reset (settings, "release-shortcut");
+
   gtk_window_close (GTK_WINDOW (shortcuts));
   spin (200);
 }
@@ -1873,6 +1945,45 @@ find_vm_named (const char *name)
   return NULL;
 }
 
+/* What "casementctl list" prints, with the "vm-folder" preference set to
+ * @vm_folder (NULL: the preferences of this test, where it is unset). */
+static char *
+casementctl_list (const char *vm_folder)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  if (vm_folder != NULL)
+    {
+      g_autofree char *config_dir = g_build_filename (casement_test_guest_env_get_dir (env), "ctl-config", NULL);
+      g_autofree char *settings_dir = g_build_filename (config_dir, "glib-2.0", "settings", NULL);
+      g_autofree char *keyfile = g_build_filename (settings_dir, "keyfile", NULL);
+      g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new_string (vm_folder));
+      g_autofree char *text = g_variant_print (value, FALSE);
+      g_autofree char *contents = g_strdup_printf ("[io/github/casement/Casement]\nvm-folder=%s\n", text);
+
+      g_assert_cmpint (g_mkdir_with_parents (settings_dir, 0700), ==, 0);
+      g_file_set_contents (keyfile, contents, -1, &error);
+      g_assert_no_error (error);
+      g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "keyfile", TRUE);
+      g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config_dir, TRUE);
+    }
+
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CASEMENTCTL"), "list", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, store_result_cb, &result);
+  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "casementctl list");
+  g_subprocess_communicate_utf8_finish (process, result, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+
+  return out;
+}
+
 /* The "vm-folder" preference is where the library lives from the next
  * start on: a new process with it set lists that folder's VMs only. */
 static void
@@ -1884,6 +1995,7 @@ test_ui_vm_folder (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *slug = NULL;
+  g_autofree char *listed = NULL;
 
   if (g_test_subprocess ())
     {
@@ -1914,6 +2026,331 @@ test_ui_vm_folder (void)
 
   /* This process started without it: its library is the default one. */
   g_assert_null (find_vm_named ("UI Elsewhere"));
+
+  /* casementctl reads the same preference: set (in a key file, which
+   * another process can read), it lists that folder; unset, the default. */
+  listed = casementctl_list (NULL);
+  g_assert_null (strstr (listed, "UI Elsewhere"));
+  g_clear_pointer (&listed, g_free);
+  listed = casementctl_list (folder);
+  g_assert_nonnull (strstr (listed, "\tUI Elsewhere\n"));
+}
+
+/* The guest's screen in @window, and a moment for the channels SPICE
+ * links after the display one: closing the window cuts their links, and
+ * a link cut halfway makes spice-glib warn (fatal here). */
+static void
+wait_screen (CasementVmWindow *window)
+{
+  CasementDisplay *display = CASEMENT_DISPLAY (casement_vm_window_get_display (window));
+
+  WAIT_UNTIL (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING, STEP_TIMEOUT_S,
+              "the guest's screen");
+  spin (1500);
+}
+
+/* Closing a running VM's window with "Remember my choice" ticked: the
+ * next close asks nothing and the VM runs on; the preferences show the
+ * choice and undo it. */
+static void
+test_ui_close_remember (void)
+{
+  GSettings *settings = casement_application_get_default_settings ();
+  CasementVm *vm = add_guest ("UI Remember", NULL);
+  const char *slug = casement_vm_get_slug (vm);
+  CasementPreferences *preferences = NULL;
+  CasementVmWindow *window = NULL;
+  AdwMessageDialog *dialog;
+  AdwComboRow *close_row;
+  GtkWidget *remember;
+  g_autofree char *value = NULL;
+  GPid pid;
+
+  value = g_settings_get_string (settings, "close-action");
+  g_assert_cmpstr (value, ==, "ask");
+
+  gtk_widget_activate_action (GTK_WIDGET (find_row (vm)), "row.start", NULL);
+  wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
+  pid = casement_vm_get_pid (vm);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
+  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  wait_screen (window);
+
+  gtk_window_close (GTK_WINDOW (window));
+  dialog = wait_message_dialog (GTK_WINDOW (window));
+  remember = adw_message_dialog_get_extra_child (dialog);
+  g_assert_true (GTK_IS_CHECK_BUTTON (remember));
+  g_assert_false (gtk_check_button_get_active (GTK_CHECK_BUTTON (remember)));
+  g_assert_true (gtk_window_get_focus (GTK_WINDOW (dialog)) ==
+                 gtk_window_get_default_widget (GTK_WINDOW (dialog)));
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (remember), TRUE);
+  screenshot_desktop ("close-dialog-remember");
+  click_response (dialog, "_Keep Running");
+  WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the VM window to close");
+  g_clear_pointer (&value, g_free);
+  value = g_settings_get_string (settings, "close-action");
+  g_assert_cmpstr (value, ==, "keep-running");
+  g_assert_true (pid_alive (pid));
+  g_assert_true (qmp_status_is (vm, "running"));
+
+  /* Remembered: closed at once, the VM runs on. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
+  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window again");
+  wait_screen (window);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_null (find_vm_window (vm));
+  window = NULL;
+  spin (500);
+  g_assert_null (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_true (pid_alive (pid));
+  g_assert_true (qmp_status_is (vm, "running"));
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+
+  /* The preferences show the choice, both ways. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (CASEMENT_TYPE_PREFERENCES)) != NULL, STEP_TIMEOUT_S,
+              "the preferences");
+  close_row = template_child (preferences, CASEMENT_TYPE_PREFERENCES, "close_action_row");
+  g_assert_cmpuint (adw_combo_row_get_selected (close_row), ==, 1);
+  screenshot_desktop ("preferences-close-action");
+  g_settings_set_string (settings, "close-action", "shut-down");
+  g_assert_cmpuint (adw_combo_row_get_selected (close_row), ==, 2);
+  adw_combo_row_set_selected (close_row, 0);
+  g_clear_pointer (&value, g_free);
+  value = g_settings_get_string (settings, "close-action");
+  g_assert_cmpstr (value, ==, "ask");
+  gtk_window_destroy (GTK_WINDOW (preferences));
+
+  /* Undone: closing asks again. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
+  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window once more");
+  wait_screen (window);
+  gtk_window_close (GTK_WINDOW (window));
+  dialog = wait_message_dialog (GTK_WINDOW (window));
+  click_response (dialog, "_Cancel");
+  g_assert_true (find_vm_window (vm) == window);
+
+  force_off (vm);
+  wait_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
+  gtk_window_close (GTK_WINDOW (window));
+  WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the stopped VM's window to close");
+  assert_no_strays ();
+}
+
+/* The quit dialog, once it shows. */
+static AdwMessageDialog *
+wait_quit_dialog (void)
+{
+  AdwMessageDialog *dialog = NULL;
+
+  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+              g_strcmp0 (adw_message_dialog_get_heading (dialog), "Quit With Virtual Machines Running?") == 0,
+              STEP_TIMEOUT_S, "the quit dialog");
+  return dialog;
+}
+
+/* In a subprocess: the VM @name (made by the parent) started by this
+ * application, so that quitting is about a VM it launched itself. */
+static CasementVm *
+start_for_quit (const char *name)
+{
+  CasementVm *vm = NULL;
+
+  g_assert_true (g_test_subprocess ());
+
+  WAIT_UNTIL ((vm = find_vm_named (name)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
+  gtk_widget_activate_action (GTK_WIDGET (find_row (vm)), "row.start", NULL);
+  wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+
+  return vm;
+}
+
+/* The application's own main loop, as main.c runs it, while @drive
+ * quits it as a user would; returns once it has quit. */
+static void
+run_application (GSourceFunc drive,
+                 gpointer    data)
+{
+  char *argv[] = { (char *) "test-ui", NULL };
+
+  g_idle_add (drive, data);
+  g_assert_cmpint (g_application_run (G_APPLICATION (app), 1, argv), ==, 0);
+}
+
+/* QEMU told to quit on its own socket: a VM no CasementVm of this
+ * process supervises. */
+static void
+qmp_quit (CasementVm *vm)
+{
+  g_autoptr(JsonNode) reply = qmp (vm, "quit");
+}
+
+static gboolean
+quit_keep_running (gpointer user_data)
+{
+  AdwMessageDialog *dialog;
+  GtkWidget *remember;
+
+  /* Ctrl+Q, as the user presses it. */
+  focus_window (GTK_WINDOW (library_window ()));
+  xdo ("key", "ctrl+q", NULL);
+  dialog = wait_quit_dialog ();
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "“UI Quit Keep”"));
+  remember = adw_message_dialog_get_extra_child (dialog);
+  g_assert_true (GTK_IS_CHECK_BUTTON (remember));
+  screenshot_desktop ("quit-dialog");
+
+  /* Enter answers with the default, though the check comes first. */
+  g_object_ref (dialog);
+  focus_window (GTK_WINDOW (dialog));
+  xdo ("key", "Return", NULL);
+  WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the quit dialog to close");
+  g_object_unref (dialog);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Quit with a VM running, "Keep Running in Background": the application
+ * quits, QEMU runs on (then the test stops it). */
+static void
+test_ui_quit_keep_running (void)
+{
+  CasementVm *vm;
+
+  if (g_test_subprocess ())
+    {
+      GPid pid;
+
+      vm = start_for_quit ("UI Quit Keep");
+      pid = casement_vm_get_pid (vm);
+      run_application (quit_keep_running, NULL);
+      g_assert_true (pid_alive (pid));
+      g_printerr ("# QEMU (pid %d) runs on after the application quit\n", (int) pid);
+      return;
+    }
+
+  vm = add_guest ("UI Quit Keep", NULL);
+  g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+
+  /* The application that started it is gone; the VM is not. */
+  g_assert_true (qmp_status_is (vm, "running"));
+  qmp_quit (vm);
+  assert_no_strays ();
+}
+
+static gboolean
+quit_shut_down_all (gpointer user_data)
+{
+  AdwMessageDialog *dialog;
+  AdwMessageDialog *progress = NULL;
+  gint64 *asked = user_data;
+
+  /* As the tray's Quit and the library's menu do. */
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+  dialog = wait_quit_dialog ();
+  click_response (dialog, "_Shut Down All");
+  *asked = g_get_monotonic_time ();
+
+  /* The application stays whole meanwhile, and says what it waits for. */
+  WAIT_UNTIL ((progress = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+              g_strcmp0 (adw_message_dialog_get_heading (progress), "Shutting Down Virtual Machines") == 0,
+              STEP_TIMEOUT_S, "the shutdown progress");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (progress), "Waiting for “UI Quit Shut Down”"));
+  g_assert_false (adw_message_dialog_get_response_enabled (progress, "force-off"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (library_window ())));
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Quit with a VM running, "Shut Down All": the guest gets the ACPI power
+ * button and powers off, then the application quits. */
+static void
+test_ui_quit_shut_down_all (void)
+{
+  if (g_test_subprocess ())
+    {
+      CasementVm *vm;
+      g_autofree char *thumbnail = NULL;
+      gint64 asked = 0;
+      GPid pid;
+
+      vm = start_for_quit ("UI Quit Shut Down");
+      pid = casement_vm_get_pid (vm);
+      thumbnail = casement_vm_row_dup_thumbnail_path (vm);
+      g_assert_false (g_file_test (thumbnail, G_FILE_TEST_EXISTS));
+
+      run_application (quit_shut_down_all, &asked);
+      /* A subprocess case runs quiet: its messages go to stderr. */
+      g_printerr ("# Quit %.1f s after Shut Down All\n",
+                  (g_get_monotonic_time () - asked) / (double) G_USEC_PER_SEC);
+
+      g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+      wait_serial (vm, "TG: powerdown", STEP_TIMEOUT_S);
+      g_assert_false (pid_alive (pid));
+      /* Its last screen, for the library, as every Shut Down keeps it. */
+      g_assert_true (is_png (thumbnail));
+      return;
+    }
+
+  add_guest ("UI Quit Shut Down", NULL);
+  g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  assert_no_strays ();
+}
+
+static gboolean
+quit_force_off (gpointer user_data)
+{
+  AdwMessageDialog *dialog;
+  AdwMessageDialog *progress = NULL;
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+  dialog = wait_quit_dialog ();
+  click_response (dialog, "_Shut Down All");
+
+  /* After the shutdown timeout, force off is offered, never done. */
+  WAIT_UNTIL ((progress = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+              adw_message_dialog_get_response_enabled (progress, "force-off"),
+              STEP_TIMEOUT_S, "force off to be offered");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (progress), "“UI Quit Stubborn” did not shut down"));
+  screenshot_desktop ("quit-force-off-offered");
+  click_response (progress, "_Force Off");
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Quit, "Shut Down All", with a guest that ignores the power button: after
+ * the shutdown timeout the dialog offers force off; once forced, the
+ * application quits. */
+static void
+test_ui_quit_force_off (void)
+{
+  if (g_test_subprocess ())
+    {
+      CasementVm *vm;
+      GSettings *settings = casement_application_get_default_settings ();
+      GPid pid;
+
+      g_settings_set_uint (settings, "shutdown-timeout", 5);
+      vm = start_for_quit ("UI Quit Stubborn");
+      pid = casement_vm_get_pid (vm);
+      run_application (quit_force_off, NULL);
+      wait_serial (vm, "TG: powerdown ignored", STEP_TIMEOUT_S);
+      g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+      g_assert_false (pid_alive (pid));
+      return;
+    }
+
+  add_guest ("UI Quit Stubborn", "tg.ignore_powerdown=1");
+  g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  assert_no_strays ();
 }
 
 /* The windows at 640 px wide: nothing may stick out. Also run at 2×
@@ -2088,6 +2525,7 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
+  g_test_log_set_fatal_handler (fatal_log_cb, NULL);
 
   if (!casement_test_guest_ensure (NULL, NULL, &error))
     g_error ("%s", error->message);
@@ -2161,13 +2599,20 @@ main (int   argc,
   g_test_add_func ("/Casement/UI/delete", test_ui_delete);
   g_test_add_func ("/Casement/UI/search", test_ui_search);
   g_test_add_func ("/Casement/UI/vm-folder", test_ui_vm_folder);
+  g_test_add_func ("/Casement/UI/close-remember", test_ui_close_remember);
+  g_test_add_func ("/Casement/UI/quit-keep-running", test_ui_quit_keep_running);
+  g_test_add_func ("/Casement/UI/quit-shut-down-all", test_ui_quit_shut_down_all);
+  g_test_add_func ("/Casement/UI/quit-force-off", test_ui_quit_force_off);
   g_test_add_func ("/Casement/UI/narrow", test_ui_narrow);
   g_test_add_func ("/Casement/UI/hidpi", test_ui_hidpi);
 
   status = g_test_run ();
 
-  /* Whatever a failed case left running goes. */
-  kill_strays ();
+  /* Whatever a failed case left running goes. A subprocess case that
+   * passed leaves its VMs to its parent: that they outlive the
+   * application may be what it checks. */
+  if (status != 0 || !g_test_subprocess ())
+    kill_strays ();
   {
     GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
 

@@ -32,5 +32,8 @@ CasementApplication *casement_application_new                  (void);
 /* The running CasementApplication's preferences; NULL without its
  * settings schema, or when another application runs (tests). */
 GSettings           *casement_application_get_default_settings (void);
+/* The "shutdown-timeout" preference in seconds; 0 (the core's default)
+ * without preferences. */
+guint                casement_application_get_shutdown_timeout (void);
 
 G_END_DECLS

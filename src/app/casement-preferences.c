@@ -33,6 +33,7 @@ struct _CasementPreferences
 
   /* Template widgets */
   AdwPreferencesGroup  *behaviour_group;
+  AdwComboRow          *close_action_row;
   AdwActionRow         *folder_row;
   GtkButton            *folder_reset_button;
   AdwPreferencesGroup  *note_group;
@@ -56,6 +57,9 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+/* The "close-action" choices, in the order of the combo row's items. */
+static const char * const close_actions[] = { "ask", "keep-running", "shut-down" };
 
 /* Whether @key holds something other than its default. */
 static gboolean
@@ -276,6 +280,40 @@ casement_preferences_reset_shortcut_action (GtkWidget  *widget,
     g_settings_reset (self->settings, "release-shortcut");
 }
 
+/* ---- What closing a running VM does ------------------------------------- */
+
+static gboolean
+close_action_to_selected (GValue   *value,
+                          GVariant *variant,
+                          gpointer  user_data)
+{
+  const char *action = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (close_actions); i++)
+    {
+      if (g_str_equal (action, close_actions[i]))
+        {
+          g_value_set_uint (value, i);
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+static GVariant *
+selected_to_close_action (const GValue       *value,
+                          const GVariantType *expected_type,
+                          gpointer            user_data)
+{
+  guint selected = g_value_get_uint (value);
+
+  if (selected >= G_N_ELEMENTS (close_actions))
+    return NULL;
+
+  return g_variant_new_string (close_actions[selected]);
+}
+
 /* ---- Life cycle ---------------------------------------------------------- */
 
 static void
@@ -298,6 +336,9 @@ casement_preferences_constructed (GObject *object)
   g_settings_bind (self->settings, "shutdown-timeout", self->timeout_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "show-tray", self->tray_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "release-shortcut", self->shortcut_label, "accelerator", G_SETTINGS_BIND_GET);
+  g_settings_bind_with_mapping (self->settings, "close-action", self->close_action_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, close_action_to_selected, selected_to_close_action,
+                                NULL, NULL);
   g_signal_connect_object (self->settings, "changed",
                            G_CALLBACK (casement_preferences_settings_changed), self, G_CONNECT_SWAPPED);
   casement_preferences_update_folder (self);
@@ -356,6 +397,7 @@ casement_preferences_class_init (CasementPreferencesClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/casement/Casement/ui/casement-preferences.ui");
   gtk_widget_class_bind_template_child (widget_class, CasementPreferences, behaviour_group);
+  gtk_widget_class_bind_template_child (widget_class, CasementPreferences, close_action_row);
   gtk_widget_class_bind_template_child (widget_class, CasementPreferences, folder_reset_button);
   gtk_widget_class_bind_template_child (widget_class, CasementPreferences, folder_row);
   gtk_widget_class_bind_template_child (widget_class, CasementPreferences, note_group);

@@ -1775,7 +1775,7 @@ casement_tray_shut_down_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
 
-  if (casement_vm_shutdown_finish (vm, result, &error))
+  if (casement_vm_row_shut_down_finish (vm, result, &error))
     return;
 
   if (!g_error_matches (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_TIMEOUT))
@@ -1811,8 +1811,8 @@ casement_tray_shut_down_vm_action (GSimpleAction *action,
   g_assert (CASEMENT_IS_TRAY (self));
 
   if ((vm = casement_tray_lookup_vm (self, param)))
-    casement_vm_shutdown_async (vm, self->shutdown_timeout, NULL,
-                                casement_tray_shut_down_cb, g_object_ref (self));
+    casement_vm_row_shut_down_async (vm, self->shutdown_timeout, NULL,
+                                     casement_tray_shut_down_cb, g_object_ref (self));
 }
 
 static void

@@ -292,8 +292,7 @@ casement_vm_row_shut_down_screen_saved (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   g_autoptr(GError) error = NULL;
-  GSettings *settings = casement_application_get_default_settings ();
-  guint timeout = settings != NULL ? g_settings_get_uint (settings, "shutdown-timeout") : 0;
+  guint timeout = GPOINTER_TO_UINT (g_task_get_task_data (task));
   GCancellable *cancellable = g_task_get_cancellable (task);
 
   /* A missing thumbnail is no reason to keep the VM running. */
@@ -306,6 +305,7 @@ casement_vm_row_shut_down_screen_saved (GObject      *object,
 
 void
 casement_vm_row_shut_down_async (CasementVm          *vm,
+                                 guint                timeout_seconds,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
@@ -318,6 +318,7 @@ casement_vm_row_shut_down_async (CasementVm          *vm,
 
   task = g_task_new (vm, cancellable, callback, user_data);
   g_task_set_source_tag (task, casement_vm_row_shut_down_async);
+  g_task_set_task_data (task, GUINT_TO_POINTER (timeout_seconds), NULL);
 
   /* The screen first: once the guest powers off there is none. */
   path = casement_vm_row_dup_thumbnail_path (vm);
@@ -421,7 +422,8 @@ casement_vm_row_shut_down_action (GtkWidget  *widget,
 {
   CasementVmRow *self = CASEMENT_VM_ROW (widget);
 
-  casement_vm_row_shut_down_async (self->vm, NULL, casement_vm_row_shut_down_cb, g_object_ref (self));
+  casement_vm_row_shut_down_async (self->vm, casement_application_get_shutdown_timeout (), NULL,
+                                   casement_vm_row_shut_down_cb, g_object_ref (self));
 }
 
 static void

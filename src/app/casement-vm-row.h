@@ -42,10 +42,12 @@ const char *casement_vm_state_to_label         (CasementVmState      state);
 char       *casement_vm_row_dup_thumbnail_path (CasementVm          *vm);
 /* Keeps @vm's screen (RUNNING or PAUSED) as its thumbnail, in the background. */
 void        casement_vm_row_save_thumbnail     (CasementVm          *vm);
-/* What each Shut Down of the app does: keeps the screen as the thumbnail,
- * then casement_vm_shutdown_async() with the preferred shutdown timeout.
- * Fails as that does (CASEMENT_VM_ERROR_TIMEOUT: force off is up to the caller). */
+/* What each Shut Down of the app does (library, VM window, tray, quit):
+ * keeps the screen as the thumbnail, then casement_vm_shutdown_async()
+ * with @timeout_seconds (0: CASEMENT_VM_DEFAULT_SHUTDOWN_TIMEOUT). Fails as
+ * that does (CASEMENT_VM_ERROR_TIMEOUT: force off is up to the caller). */
 void        casement_vm_row_shut_down_async    (CasementVm          *vm,
+                                                guint                timeout_seconds,
                                                 GCancellable        *cancellable,
                                                 GAsyncReadyCallback  callback,
                                                 gpointer             user_data);

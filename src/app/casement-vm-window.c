@@ -269,8 +269,9 @@ casement_vm_window_shut_down_action (GtkWidget  *widget,
 {
   CasementVmWindow *self = CASEMENT_VM_WINDOW (widget);
 
-  casement_vm_row_shut_down_async (self->vm, self->cancellable,
-                                   casement_vm_window_shut_down_cb, g_object_ref (self));
+  casement_vm_row_shut_down_async (self->vm, casement_application_get_shutdown_timeout (),
+                                   self->cancellable, casement_vm_window_shut_down_cb,
+                                   g_object_ref (self));
 }
 
 static void
@@ -820,7 +821,8 @@ casement_vm_window_motion (CasementVmWindow         *self,
   gtk_revealer_set_reveal_child (self->fullscreen_revealer, reveal);
 }
 
-/* Closing: the VM outlives its window, but only if the user says so. */
+/* Closing: the VM outlives its window, but only if the user says so, or
+ * said so once for all ("close-action"). */
 
 static gboolean
 casement_vm_window_close_idle (gpointer user_data)
@@ -830,25 +832,43 @@ casement_vm_window_close_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* @action is a "close-action": "keep-running" or "shut-down". */
+static void
+casement_vm_window_close_as (CasementVmWindow *self,
+                             const char       *action)
+{
+  g_assert (CASEMENT_IS_VM_WINDOW (self));
+
+  /* The library shows the VM by its last screen. */
+  if (g_str_equal (action, "shut-down"))
+    casement_vm_row_shut_down_async (self->vm, casement_application_get_shutdown_timeout (),
+                                     NULL, NULL, NULL);
+  else
+    casement_vm_row_save_thumbnail (self->vm);
+
+  self->close_confirmed = TRUE;
+}
+
 static void
 casement_vm_window_close_response (AdwMessageDialog *dialog,
                                    const char       *response,
                                    gpointer          user_data)
 {
   CasementVmWindow *self = CASEMENT_VM_WINDOW (user_data);
+  GtkWidget *remember = adw_message_dialog_get_extra_child (dialog);
+  GSettings *settings = casement_application_get_default_settings ();
 
   if (g_str_equal (response, "cancel"))
     return;
 
-  /* The library shows the VM by its last screen. */
-  if (g_str_equal (response, "shut-down"))
-    casement_vm_row_shut_down_async (self->vm, NULL, NULL, NULL);
-  else
-    casement_vm_row_save_thumbnail (self->vm);
+  if (settings != NULL && remember != NULL &&
+      gtk_check_button_get_active (GTK_CHECK_BUTTON (remember)))
+    g_settings_set_string (settings, "close-action", response);
+
+  casement_vm_window_close_as (self, response);
 
   /* Once the dialog is gone: it is transient for this window, and closing
    * the window under its response handler frees what it still uses. */
-  self->close_confirmed = TRUE;
   g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, casement_vm_window_close_idle, g_object_ref (self), g_object_unref);
 }
 
@@ -857,25 +877,47 @@ casement_vm_window_close_request (GtkWindow *window)
 {
   CasementVmWindow *self = CASEMENT_VM_WINDOW (window);
   CasementVmState state = casement_vm_get_state (self->vm);
+  GSettings *settings = casement_application_get_default_settings ();
+  g_autofree char *action = NULL;
+  GtkWidget *default_widget;
   GtkWidget *dialog;
 
   if (self->close_confirmed || !state_is_live (state))
     return GTK_WINDOW_CLASS (casement_vm_window_parent_class)->close_request (window);
+
+  if (settings != NULL)
+    action = g_settings_get_string (settings, "close-action");
+  if (action != NULL && !g_str_equal (action, "ask"))
+    {
+      casement_vm_window_close_as (self, action);
+      return GTK_WINDOW_CLASS (casement_vm_window_parent_class)->close_request (window);
+    }
 
   dialog = adw_message_dialog_new (window, _("Keep the Virtual Machine Running?"),
                                    _("It can go on in the background; open it again from the library."));
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "cancel", _("_Cancel"),
                                     "shut-down", _("_Shut Down"),
-                                    "keep", _("_Keep Running"),
+                                    "keep-running", _("_Keep Running"),
                                     NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "keep",
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "keep-running",
                                               ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "keep");
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "keep-running");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+
+  /* Without preferences there is nowhere to remember it. */
+  if (settings != NULL)
+    adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog),
+                                        gtk_check_button_new_with_mnemonic (_("_Remember my choice")));
+
   g_signal_connect_object (dialog, "response",
                            G_CALLBACK (casement_vm_window_close_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+
+  /* Enter answers with the default, as it would without the check, which
+   * takes the first focus otherwise. */
+  if ((default_widget = gtk_window_get_default_widget (GTK_WINDOW (dialog))))
+    gtk_widget_grab_focus (default_widget);
 
   return TRUE;
 }

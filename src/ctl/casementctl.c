@@ -31,6 +31,7 @@
 
 #include "casement-host.h"
 #include "casement-qemu-command.h"
+#include "casement-settings.h"
 #include "casement-util.h"
 #include "casement-vm-config.h"
 #include "casement-vm-store.h"
@@ -115,6 +116,15 @@ parse_options (GOptionContext   *context,
     }
 
   return TRUE;
+}
+
+/* The library the app lists: its "vm-folder" preference, when set. */
+static CasementVmStore *
+open_store (void)
+{
+  g_autoptr(GSettings) settings = casement_settings_new ();
+
+  return casement_settings_new_vm_store (settings);
 }
 
 static char *
@@ -299,7 +309,7 @@ cmd_create (int    argc,
   if (!casement_vm_config_validate (config, &error))
     return fail (EXIT_USAGE, "%s", error->message);
 
-  store = casement_vm_store_new (NULL);
+  store = open_store ();
   state.loop = g_main_loop_new (NULL, FALSE);
   casement_vm_store_create_async (store, config, NULL, create_cb, &state);
   g_main_loop_run (state.loop);
@@ -331,7 +341,7 @@ cmd_list (int    argc,
   if (!parse_options (context, &argc, &argv, 0, &status))
     return status;
 
-  store = casement_vm_store_new (NULL);
+  store = open_store ();
   if (!(slugs = casement_vm_store_list (store, &error)))
     return fail (EXIT_FAILED, "%s", error->message);
 
@@ -364,7 +374,7 @@ cmd_show (int    argc,
   if (!parse_options (context, &argc, &argv, 1, &status))
     return status;
 
-  store = casement_vm_store_new (NULL);
+  store = open_store ();
   if (!(slug = lookup_vm (store, argv[1], &status)))
     return status;
 
@@ -395,7 +405,7 @@ cmd_qemu_args (int    argc,
   if (!parse_options (context, &argc, &argv, 1, &status))
     return status;
 
-  store = casement_vm_store_new (NULL);
+  store = open_store ();
   if (!(slug = lookup_vm (store, argv[1], &status)))
     return status;
 
@@ -434,7 +444,7 @@ cmd_delete (int    argc,
   if (!parse_options (context, &argc, &argv, 1, &status))
     return status;
 
-  store = casement_vm_store_new (NULL);
+  store = open_store ();
   if (!(slug = lookup_vm (store, argv[1], &status)))
     return status;
 
@@ -550,7 +560,7 @@ static CasementVm *
 open_vm (const char *name,
          int        *status)
 {
-  g_autoptr(CasementVmStore) store = casement_vm_store_new (NULL);
+  g_autoptr(CasementVmStore) store = open_store ();
   g_autoptr(CasementVm) vm = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -628,7 +638,7 @@ cmd_start (int    argc,
   if (!parse_options (context, &argc, &argv, 1, &status))
     return status;
 
-  store = casement_vm_store_new (NULL);
+  store = open_store ();
   if (!(slug = lookup_vm (store, argv[1], &status)))
     return status;
 
