@@ -82,7 +82,8 @@ client_print_stats (gpointer user_data)
            " invalidated=%" G_GUINT64_FORMAT " uploaded=%" G_GUINT64_FORMAT
            " late=%" G_GUINT64_FORMAT " max_delay_us=%" G_GINT64_FORMAT "\n",
            casement_display_get_state (display),
-           casement_display_get_uses_gl (display) ? "gl" : "software",
+           casement_display_get_presenting (display) ? "x11"
+             : casement_display_get_uses_gl (display) ? "gl" : "software",
            native != NULL ? G_OBJECT_TYPE_NAME (gtk_native_get_renderer (native)) : "none",
            stats.frames, stats.invalidated_pixels, stats.uploaded_pixels,
            stats.late_frames, stats.max_upload_delay_us);
