@@ -42,7 +42,8 @@
  * it: two copies and a page fault per 4 KiB of changed screen. A busy
  * guest screen then costs more CPU than spice-gtk under GTK 3. Here a
  * changed pixel is copied once, into a segment that lives as long as the
- * frame size, and the X server paints the window from its own copy. */
+ * frame size and mirrors the frame, and the X server copies it once, into
+ * the window. The mirror also repaints what other windows uncover. */
 
 struct _CasementX11Presenter
 {
@@ -55,7 +56,6 @@ struct _CasementX11Presenter
   int                   depth;
   Window                window;
   GC                    gc;
-  Pixmap                frame;          /* the window's background */
   XImage               *image;          /* mirror of the frame, in shm */
   XShmSegmentInfo       shm;
 #endif
@@ -84,13 +84,6 @@ casement_x11_presenter_free_frame (CasementX11Presenter *self)
       self->image->data = NULL;
       XDestroyImage (self->image);
       self->image = NULL;
-    }
-
-  if (self->frame != None)
-    {
-      XSetWindowBackground (self->xdisplay, self->window, BlackPixel (self->xdisplay, DefaultScreen (self->xdisplay)));
-      XFreePixmap (self->xdisplay, self->frame);
-      self->frame = None;
     }
 
   self->frame_width = self->frame_height = 0;
@@ -151,15 +144,42 @@ casement_x11_presenter_alloc_frame (CasementX11Presenter *self,
    * them, even if we crash. */
   shmctl (self->shm.shmid, IPC_RMID, NULL);
 
-  self->frame = XCreatePixmap (self->xdisplay, self->window, width, height, self->depth);
-  if (self->gc == NULL)
-    self->gc = XCreateGC (self->xdisplay, self->frame, 0, NULL);
-  XSetWindowBackgroundPixmap (self->xdisplay, self->window, self->frame);
-
   self->frame_width = width;
   self->frame_height = height;
 
   return TRUE;
+}
+
+/* Server side of a rectangle: from the mirror into the window. */
+static void
+casement_x11_presenter_put (CasementX11Presenter        *self,
+                            const cairo_rectangle_int_t *rect)
+{
+  XShmPutImage (self->xdisplay, self->window, self->gc, self->image,
+                rect->x, rect->y, rect->x, rect->y, rect->width, rect->height, False);
+}
+
+static gboolean
+casement_x11_presenter_xevent (GdkX11Display        *display,
+                               const XEvent         *event,
+                               CasementX11Presenter *self)
+{
+  cairo_rectangle_int_t rect;
+
+  if (event->type != Expose || event->xexpose.window != self->window)
+    return GDK_EVENT_PROPAGATE;
+
+  rect = (cairo_rectangle_int_t) { event->xexpose.x, event->xexpose.y,
+                                   event->xexpose.width, event->xexpose.height };
+  if (self->shown && self->image != NULL &&
+      gdk_rectangle_intersect (&rect, &(GdkRectangle) { 0, 0, self->frame_width, self->frame_height }, &rect))
+    {
+      casement_x11_presenter_put (self, &rect);
+      if (event->xexpose.count == 0)
+        XFlush (self->xdisplay);
+    }
+
+  return GDK_EVENT_STOP;
 }
 
 #endif /* GDK_WINDOWING_X11 */
@@ -206,14 +226,17 @@ casement_x11_presenter_new (GdkSurface *surface)
 
   /* The default visual, not the toplevel's: under a compositor that one
    * has alpha, and the guest's fourth byte is not meant as alpha. A
-   * visual of its own needs its own colormap and border. */
-  attributes.background_pixel = BlackPixel (xdisplay, screen);
+   * visual of its own needs its own colormap and border. No background:
+   * the server would clear to it before every expose we repaint anyway. */
+  attributes.background_pixmap = None;
   attributes.border_pixel = BlackPixel (xdisplay, screen);
   attributes.colormap = DefaultColormap (xdisplay, screen);
+  attributes.event_mask = ExposureMask;
   gdk_x11_display_error_trap_push (display);
   self->window = XCreateWindow (xdisplay, gdk_x11_surface_get_xid (surface),
                                 0, 0, 1, 1, 0, self->depth, InputOutput, self->visual,
-                                CWBackPixel | CWBorderPixel | CWColormap, &attributes);
+                                CWBackPixmap | CWBorderPixel | CWColormap | CWEventMask, &attributes);
+  self->gc = XCreateGC (xdisplay, self->window, 0, NULL);
   /* An empty input shape: pointer events and crossings belong to GTK's
    * window underneath, as if this one were not there. */
   XShapeCombineRectangles (xdisplay, self->window, ShapeInput, 0, 0, NULL, 0, ShapeSet, Unsorted);
@@ -222,8 +245,13 @@ casement_x11_presenter_new (GdkSurface *surface)
     {
       g_debug ("Cannot make a child window for the frame");
       self->window = None;
+      self->gc = NULL;
       return NULL;
     }
+
+  /* GDK reads the connection; our window's exposes come through here. */
+  g_signal_connect_object (display, "xevent",
+                           G_CALLBACK (casement_x11_presenter_xevent), self, 0);
 
   return g_steal_pointer (&self);
 #else
@@ -275,10 +303,7 @@ casement_x11_presenter_update (CasementX11Presenter *self,
                 data + (gsize) row * stride + (gsize) rect.x * 4,
                 (gsize) rect.width * 4);
 
-      XShmPutImage (self->xdisplay, self->frame, self->gc, self->image,
-                    rect.x, rect.y, rect.x, rect.y, rect.width, rect.height, False);
-      /* Repaints from the background, which is the frame. */
-      XClearArea (self->xdisplay, self->window, rect.x, rect.y, rect.width, rect.height, False);
+      casement_x11_presenter_put (self, &rect);
       sent += (guint64) rect.width * rect.height;
     }
 
