@@ -9,7 +9,7 @@ build="$top/_build"
 build_packages=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libglib2.0-bin libjson-glib-dev libosinfo-1.0-dev osinfo-db
-  libgtk-4-dev libadwaita-1-dev libspice-client-glib-2.0-dev libepoxy-dev
+  libgtk-4-dev libadwaita-1-dev libspice-client-glib-2.0-dev libepoxy-dev libx11-dev libxext-dev
   gettext desktop-file-utils appstream
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
 )

@@ -27,6 +27,10 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#ifdef GDK_WINDOWING_X11
+# include <gdk/x11/gdkx.h>
+# include <X11/Xlib.h>
+#endif
 
 #include "casement-display.h"
 #include "casement-qemu-command.h"
@@ -490,7 +494,51 @@ view_focus (View *view)
   g_assert_true (gtk_widget_has_focus (GTK_WIDGET (view->display)));
 }
 
-/* What the widget draws, rendered by its window's own renderer. */
+/* What the X server shows where the widget is: on the X11 path the frame
+ * is in a window of its own that GTK's renderer never sees. */
+static GdkTexture *
+view_capture_screen (View *view)
+{
+#ifdef GDK_WINDOWING_X11
+  GtkWidget *widget = GTK_WIDGET (view->display);
+  GtkNative *native = gtk_widget_get_native (widget);
+  GdkSurface *surface = gtk_native_get_surface (native);
+  int scale = gtk_widget_get_scale_factor (widget);
+  int width = gtk_widget_get_width (widget) * scale;
+  int height = gtk_widget_get_height (widget) * scale;
+  g_autoptr(GBytes) bytes = NULL;
+  graphene_point_t origin;
+  double surface_x, surface_y;
+  XImage *image;
+  guint8 *pixels;
+  gsize stride;
+
+  g_assert_true (gtk_widget_compute_point (widget, GTK_WIDGET (native), &GRAPHENE_POINT_INIT (0, 0), &origin));
+  gtk_native_get_surface_transform (native, &surface_x, &surface_y);
+  image = XGetImage (gdk_x11_display_get_xdisplay (gdk_surface_get_display (surface)),
+                     gdk_x11_surface_get_xid (surface),
+                     (int) ((origin.x + surface_x) * scale), (int) ((origin.y + surface_y) * scale),
+                     width, height, AllPlanes, ZPixmap);
+  g_assert_nonnull (image);
+  g_assert_cmpint (image->bits_per_pixel, ==, 32);
+
+  /* xRGB words: the fourth byte means nothing, make it opaque. */
+  stride = image->bytes_per_line;
+  pixels = g_memdup2 (image->data, stride * height);
+  XDestroyImage (image);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      pixels[y * stride + x * 4 + 3] = 0xff;
+  bytes = g_bytes_new_take (pixels, stride * height);
+
+  return gdk_memory_texture_new (width, height, GDK_MEMORY_B8G8R8A8, bytes, stride);
+#else
+  g_assert_not_reached ();
+#endif
+}
+
+/* What the widget draws, rendered by its window's own renderer; or, when
+ * the frame bypasses GTK, what is on screen. */
 static GdkTexture *
 view_capture (View *view)
 {
@@ -499,8 +547,12 @@ view_capture (View *view)
   int height = gtk_widget_get_height (widget);
   g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr(GskRenderNode) node = NULL;
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GtkSnapshot *snapshot;
 
+  if (casement_display_get_presenting (view->display))
+    return view_capture_screen (view);
+
+  snapshot = gtk_snapshot_new ();
   gdk_paintable_snapshot (paintable, snapshot, width, height);
   node = gtk_snapshot_free_to_node (snapshot);
   g_assert_nonnull (node);
@@ -1074,6 +1126,110 @@ test_display_pointer (gconstpointer data)
   g_assert_cmpint (wait_event (1, 276), ==, 0);
 }
 
+static gboolean
+display_is_presenting (gpointer data)
+{
+  return casement_display_get_presenting (data);
+}
+
+static gboolean
+display_is_not_presenting (gpointer data)
+{
+  return !casement_display_get_presenting (data);
+}
+
+/* Under GTK's cairo renderer on X11 the frame goes straight to the X
+ * server in a window of its own (casement-x11-presenter.c): what is on
+ * screen must still be the guest's frame, follow its changes, let the
+ * pointer through to GTK, and step back to GTK's drawing when something
+ * covers it or the frame is scaled. GTK reads GSK_RENDERER once per
+ * process: this runs in a child. */
+static void
+test_display_x11_path (void)
+{
+  g_autoptr(View) view = NULL;
+  g_autofree char *line = NULL;
+
+  if (skip_without_xdotool ())
+    return;
+
+  if (!g_test_subprocess ())
+    {
+      ensure_vm ();
+      g_setenv ("GSK_RENDERER", "cairo", TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SPICE", spice_path, TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SERIAL", serial_path, TRUE);
+      g_setenv ("CASEMENT_TEST_DISPLAY_SLUG", casement_vm_get_slug (vm), TRUE);
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_unsetenv ("GSK_RENDERER");
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  spice_path = g_strdup (g_getenv ("CASEMENT_TEST_DISPLAY_SPICE"));
+  serial_path = g_strdup (g_getenv ("CASEMENT_TEST_DISPLAY_SERIAL"));
+  g_assert_nonnull (spice_path);
+  g_assert_nonnull (serial_path);
+
+  /* Screendumps as the command line takes them, next to the parent's
+   * connection. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+
+    vm = casement_vm_new_for_cli (store, g_getenv ("CASEMENT_TEST_DISPLAY_SLUG"));
+    casement_vm_attach_async (vm, NULL, store_result_cb, &result);
+    await_result (&result, "attach");
+    g_assert_true (casement_vm_attach_finish (vm, result, &error));
+    g_assert_no_error (error);
+  }
+
+#ifndef GDK_WINDOWING_X11
+  g_test_skip ("GTK is built without X11");
+  return;
+#endif
+  if (!GDK_IS_X11_DISPLAY (gdk_display_get_default ()))
+    {
+      g_test_skip ("Not an X11 display");
+      return;
+    }
+
+  view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
+  g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
+  check_frame (view, "x11-1280x800", NULL, 0, 0.0);
+
+  /* The guest's console echoes what is typed: later frames arrive too. */
+  view_focus (view);
+  wait_guest_tty (view);
+  g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
+  type_line ("on the X11 path");
+  line = wait_serial ("^GOT:");
+  g_assert_cmpstr (line, ==, "GOT:on the X11 path");
+  check_frame (view, "x11-typed", NULL, 0, 0.0);
+
+  /* The frame's window takes no input: GTK still gets the pointer. */
+  skip_serial ();
+  xdo ("mousemove", "--window", view->xid, "640", "400", NULL);
+  g_assert_cmpint (wait_event (3, 0), ==, (int) ((gint64) 640 * 32767 / GUEST_WIDTH));
+  g_assert_cmpint (wait_event (3, 1), ==, (int) ((gint64) 400 * 32767 / GUEST_HEIGHT));
+  xdo ("click", "1", NULL);
+  g_assert_cmpint (wait_event (1, 272), ==, 1);
+  g_assert_cmpint (wait_event (1, 272), ==, 0);
+
+  /* Covered (a toast over it): GTK draws the frame, and the same frame. */
+  casement_display_set_covered (view->display, TRUE);
+  g_assert_false (casement_display_get_presenting (view->display));
+  check_frame (view, "x11-covered", NULL, 0, 0.0);
+  casement_display_set_covered (view->display, FALSE);
+  g_assert_true (casement_display_get_presenting (view->display));
+  check_frame (view, "x11-uncovered", NULL, 0, 0.0);
+
+  /* Scaled, the frame goes through GTK again. */
+  gtk_window_set_default_size (view->window, 640, 480);
+  g_assert_true (wait_for (display_is_not_presenting, view->display, STEP_TIMEOUT_S));
+  check_frame (view, "x11-scaled-640x480", NULL, 24, 0.01);
+}
+
 /* At scale factor 2 the widget works in logical pixels, X and the guest in
  * device pixels: a 640×400 window holds the whole guest 1:1. GDK reads
  * GDK_SCALE once, at start: this runs in a child process. */
@@ -1360,6 +1516,7 @@ main (int   argc,
       g_test_add_data_func (path, &pointer_cases[i], test_display_pointer);
     }
   g_test_add_func ("/Casement/Display/hidpi", test_display_hidpi);
+  g_test_add_func ("/Casement/Display/x11-path", test_display_x11_path);
   g_test_add_func ("/Casement/Display/channels", test_display_channels);
   g_test_add_func ("/Casement/Display/lock-keys", test_display_lock_keys);
   g_test_add_func ("/Casement/Display/reconnect", test_display_reconnect);

@@ -31,6 +31,7 @@
 
 #include "casement-display.h"
 #include "casement-keymap.h"
+#include "casement-x11-presenter.h"
 
 /* Software path: the frame is cut into tiles so that GTK's render-node
  * diffing only repaints (and re-uploads) the tiles the guest changed. */
@@ -82,6 +83,7 @@ struct _CasementDisplay
   GPtrArray            *tiles;            /* GskRenderNode, software path */
   GPtrArray            *tile_surfaces;    /* cairo_surface_t, cairo renderer */
   GCancellable         *clipboard_cancellable;
+  CasementX11Presenter *presenter;        /* software path on X11, while realized */
 
   /* Borrowed references */
   GtkGLArea            *gl_area;          /* child of overlay */
@@ -104,8 +106,10 @@ struct _CasementDisplay
   CasementDisplayState  state;
   CasementDisplayStats  stats;
   gint64                dirty_since_us;
+  gint64                dirty_since_frame;  /* frame-clock counter then */
   guint                 resize_timeout_id;
   guint                 grab_hint_timeout_id;
+  guint                 present_tick_id;
   int                   requested_width;
   int                   requested_height;
   int                   allocated_width;
@@ -126,6 +130,7 @@ struct _CasementDisplay
   guint                 guest_owns_clipboard : 2;  /* one bit per selection */
   guint                 host_owns_clipboard : 2;
   guint                 shared_folder_read_only : 1;
+  guint                 covered : 1;
 };
 
 G_DEFINE_FINAL_TYPE (CasementDisplay, casement_display, GTK_TYPE_WIDGET)
@@ -163,6 +168,7 @@ static guint signals[N_SIGNALS];
 static void casement_display_close_session     (CasementDisplay *self);
 static void casement_display_update_grab_hint  (CasementDisplay *self);
 static void casement_display_schedule_resize   (CasementDisplay *self);
+static gboolean casement_display_update_presenter (CasementDisplay *self);
 
 /* --- state and overlays ------------------------------------------------ */
 
@@ -224,6 +230,7 @@ casement_display_set_state (CasementDisplay      *self,
   g_debug ("State %d → %d", self->state, state);
   self->state = state;
   casement_display_update_status (self);
+  casement_display_update_presenter (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
@@ -311,6 +318,16 @@ casement_display_widget_to_guest (CasementDisplay *self,
 
 /* --- frames -------------------------------------------------------------- */
 
+/* When the oldest change not yet uploaded arrived, for the stats. */
+static void
+casement_display_note_dirty (CasementDisplay *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+
+  self->dirty_since_us = g_get_monotonic_time ();
+  self->dirty_since_frame = clock != NULL ? gdk_frame_clock_get_frame_counter (clock) : 0;
+}
+
 static void
 casement_display_mark_all_dirty (CasementDisplay *self)
 {
@@ -321,17 +338,28 @@ casement_display_mark_all_dirty (CasementDisplay *self)
   g_clear_pointer (&self->dirty, cairo_region_destroy);
   all = (cairo_rectangle_int_t) { 0, 0, MAX (self->primary_width, 0), MAX (self->primary_height, 0) };
   self->dirty = cairo_region_create_rectangle (&all);
-  self->dirty_since_us = g_get_monotonic_time ();
+  casement_display_note_dirty (self);
 }
+
+static gboolean casement_display_present_tick (GtkWidget     *widget,
+                                               GdkFrameClock *clock,
+                                               gpointer       user_data);
 
 static void
 casement_display_queue_frame (CasementDisplay *self)
 {
   g_assert (CASEMENT_IS_DISPLAY (self));
 
-  /* Both end in one redraw per frame-clock tick however many rectangles
+  /* Each ends in one upload per frame-clock tick however many rectangles
    * arrive in between. */
-  if (self->use_gl)
+  if (self->presenter != NULL && casement_x11_presenter_is_shown (self->presenter))
+    {
+      if (self->present_tick_id == 0)
+        self->present_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self),
+                                                              casement_display_present_tick,
+                                                              NULL, NULL);
+    }
+  else if (self->use_gl)
     gtk_gl_area_queue_render (self->gl_area);
   else
     gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -348,14 +376,13 @@ casement_display_account_upload (CasementDisplay *self,
     {
       gint64 delay = g_get_monotonic_time () - self->dirty_since_us;
       GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
-      gint64 refresh_interval = 16667;
-
-      if (clock != NULL)
-        gdk_frame_clock_get_refresh_info (clock, gdk_frame_clock_get_frame_time (clock),
-                                          &refresh_interval, NULL);
 
       self->stats.max_upload_delay_us = MAX (self->stats.max_upload_delay_us, delay);
-      if (delay > refresh_interval)
+      /* The change came during frame N (or while the clock was idle after
+       * it): it belongs on screen in frame N + 1. Counting ticks rather
+       * than comparing the delay with the refresh interval keeps timer
+       * jitter from counting as lateness. */
+      if (clock != NULL && gdk_frame_clock_get_frame_counter (clock) > self->dirty_since_frame + 1)
         self->stats.late_frames++;
       self->dirty_since_us = 0;
     }
@@ -535,6 +562,134 @@ casement_display_renderer_is_cairo (CasementDisplay *self)
          GSK_IS_CAIRO_RENDERER (gtk_native_get_renderer (native));
 }
 
+/* --- X11 path ------------------------------------------------------------ */
+
+/* Whether the frame can go straight to the X server (see
+ * casement-x11-presenter.c for why): it is shown 1:1 in fit mode, so
+ * nothing scales, scrolls or clips it, and nothing of ours is drawn over
+ * it. @area gets the frame's place in the window, in device pixels. */
+static gboolean
+casement_display_can_present (CasementDisplay       *self,
+                              cairo_rectangle_int_t *area)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  cairo_rectangle_int_t viewport;
+  graphene_point_t origin;
+  GtkNative *native;
+  double surface_x, surface_y;
+  int scale_factor;
+
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  if (self->presenter == NULL || self->use_gl || self->covered || !self->scale ||
+      self->state != CASEMENT_DISPLAY_STATE_RUNNING ||
+      !gtk_widget_get_mapped (widget) ||
+      gtk_revealer_get_reveal_child (self->grab_hint) ||
+      gtk_revealer_get_child_revealed (self->grab_hint))
+    return FALSE;
+
+  scale_factor = gtk_widget_get_scale_factor (widget);
+  if (!casement_display_compute_viewport (self,
+                                          gtk_widget_get_width (widget) * scale_factor,
+                                          gtk_widget_get_height (widget) * scale_factor,
+                                          &viewport) ||
+      viewport.width != self->primary_width ||
+      viewport.height != self->primary_height)
+    return FALSE;
+
+  native = gtk_widget_get_native (widget);
+  if (!gtk_widget_compute_point (widget, GTK_WIDGET (native), &GRAPHENE_POINT_INIT (0, 0), &origin))
+    return FALSE;
+  gtk_native_get_surface_transform (native, &surface_x, &surface_y);
+
+  area->x = (int) ((origin.x + surface_x) * scale_factor + .5) + viewport.x;
+  area->y = (int) ((origin.y + surface_y) * scale_factor + .5) + viewport.y;
+  area->width = viewport.width;
+  area->height = viewport.height;
+
+  return TRUE;
+}
+
+/* Hands the frame to the presenter, or takes it back, as things change.
+ * Returns TRUE when GTK must draw the widget again. */
+static gboolean
+casement_display_update_presenter (CasementDisplay *self)
+{
+  cairo_rectangle_int_t area;
+  gboolean was_shown, shown;
+
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  if (self->presenter == NULL)
+    return FALSE;
+
+  was_shown = casement_x11_presenter_is_shown (self->presenter);
+  if (casement_display_can_present (self, &area))
+    casement_x11_presenter_show (self->presenter, &area, self->primary_data,
+                                 self->primary_width, self->primary_height, self->primary_stride);
+  else
+    casement_x11_presenter_hide (self->presenter);
+
+  shown = casement_x11_presenter_is_shown (self->presenter);
+  if (shown == was_shown)
+    return FALSE;
+
+  g_debug ("Frames go %s", shown ? "straight to the X server" : "through GTK");
+
+  /* GTK's copy of the frame is not needed while the presenter shows it,
+   * and stale when it takes it back. */
+  casement_display_drop_tiles (self);
+  if (shown)
+    {
+      casement_display_account_upload (self, (guint64) self->primary_width * self->primary_height);
+      g_clear_pointer (&self->dirty, cairo_region_destroy);
+    }
+  else
+    casement_display_mark_all_dirty (self);
+
+  return TRUE;
+}
+
+static void
+casement_display_sync_presenter (CasementDisplay *self)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  if (casement_display_update_presenter (self))
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+casement_display_grab_hint_changed (CasementDisplay *self)
+{
+  casement_display_sync_presenter (self);
+}
+
+static gboolean
+casement_display_present_tick (GtkWidget     *widget,
+                               GdkFrameClock *clock,
+                               gpointer       user_data)
+{
+  CasementDisplay *self = CASEMENT_DISPLAY (widget);
+
+  self->present_tick_id = 0;
+  casement_display_sync_presenter (self);
+
+  if (self->dirty != NULL && casement_x11_presenter_is_shown (self->presenter))
+    {
+      casement_display_account_upload (self,
+                                       casement_x11_presenter_update (self->presenter,
+                                                                      self->primary_data,
+                                                                      self->primary_stride,
+                                                                      self->dirty));
+      g_clear_pointer (&self->dirty, cairo_region_destroy);
+    }
+  else if (self->dirty != NULL)
+    casement_display_queue_frame (self);
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 casement_display_snapshot (GtkWidget   *widget,
                            GtkSnapshot *snapshot)
@@ -553,7 +708,11 @@ casement_display_snapshot (GtkWidget   *widget,
       gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 0, 0, 0, 1 },
                                  &GRAPHENE_RECT_INIT (0, 0, width, height));
 
+      /* The widget moving in its window shows up here first. */
+      casement_display_update_presenter (self);
+
       if (self->state == CASEMENT_DISPLAY_STATE_RUNNING &&
+          (self->presenter == NULL || !casement_x11_presenter_is_shown (self->presenter)) &&
           casement_display_compute_viewport (self, width * scale_factor, height * scale_factor, &viewport))
         {
           casement_display_update_tiles (self, casement_display_renderer_is_cairo (self));
@@ -927,7 +1086,7 @@ casement_display_invalidate (SpiceChannel    *channel,
   if (self->dirty == NULL)
     {
       self->dirty = cairo_region_create_rectangle (&rect);
-      self->dirty_since_us = g_get_monotonic_time ();
+      casement_display_note_dirty (self);
     }
   else
     cairo_region_union_rectangle (self->dirty, &rect);
@@ -1771,6 +1930,21 @@ casement_display_inputs_event (SpiceChannel      *channel,
 }
 
 static void
+casement_display_display_event (SpiceChannel      *channel,
+                                SpiceChannelEvent  event,
+                                CasementDisplay   *self)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  /* Casement's SPICE socket is a local one: compressing every changed
+   * rectangle (QEMU's default, meant for networks) costs CPU on both ends
+   * to save copies that cost far less on one machine. The server learns
+   * the preference once the channel is open. */
+  if (event == SPICE_CHANNEL_OPENED)
+    spice_display_channel_change_preferred_compression (channel, SPICE_IMAGE_COMPRESSION_OFF);
+}
+
+static void
 casement_display_channel_new (SpiceSession    *session,
                               SpiceChannel    *channel,
                               CasementDisplay *self)
@@ -1812,6 +1986,8 @@ casement_display_channel_new (SpiceSession    *session,
                                G_CALLBACK (casement_display_invalidate), self, 0);
       g_signal_connect_object (channel, "display-mark",
                                G_CALLBACK (casement_display_mark), self, 0);
+      g_signal_connect_object (channel, "channel-event",
+                               G_CALLBACK (casement_display_display_event), self, 0);
       spice_channel_connect (channel);
       return;
     }
@@ -2199,6 +2375,7 @@ casement_display_size_allocate (GtkWidget *widget,
   g_assert (CASEMENT_IS_DISPLAY (self));
 
   gtk_widget_allocate (GTK_WIDGET (self->overlay), width, height, baseline, NULL);
+  casement_display_sync_presenter (self);
 
   if (width != self->allocated_width || height != self->allocated_height)
     {
@@ -2225,6 +2402,10 @@ casement_display_realize (GtkWidget *widget)
       self->gl_area = NULL;
     }
 
+  if (!self->use_gl && casement_display_renderer_is_cairo (self) &&
+      g_strcmp0 (g_getenv ("CASEMENT_DISPLAY_NO_X11"), "1") != 0)
+    self->presenter = casement_x11_presenter_new (gtk_native_get_surface (gtk_widget_get_native (widget)));
+
   self->clipboards[VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD] = gtk_widget_get_clipboard (widget);
   self->clipboards[VD_AGENT_CLIPBOARD_SELECTION_PRIMARY] = gtk_widget_get_primary_clipboard (widget);
 
@@ -2234,9 +2415,32 @@ casement_display_realize (GtkWidget *widget)
 }
 
 static void
+casement_display_map (GtkWidget *widget)
+{
+  CasementDisplay *self = CASEMENT_DISPLAY (widget);
+
+  GTK_WIDGET_CLASS (casement_display_parent_class)->map (widget);
+  casement_display_sync_presenter (self);
+}
+
+static void
+casement_display_unmap (GtkWidget *widget)
+{
+  CasementDisplay *self = CASEMENT_DISPLAY (widget);
+
+  GTK_WIDGET_CLASS (casement_display_parent_class)->unmap (widget);
+  casement_display_sync_presenter (self);
+}
+
+static void
 casement_display_unrealize (GtkWidget *widget)
 {
   CasementDisplay *self = CASEMENT_DISPLAY (widget);
+
+  if (self->present_tick_id != 0)
+    gtk_widget_remove_tick_callback (widget, self->present_tick_id);
+  self->present_tick_id = 0;
+  g_clear_object (&self->presenter);
 
   for (guint i = 0; i < G_N_ELEMENTS (self->clipboards); i++)
     {
@@ -2380,6 +2584,8 @@ casement_display_class_init (CasementDisplayClass *klass)
   widget_class->snapshot = casement_display_snapshot;
   widget_class->realize = casement_display_realize;
   widget_class->unrealize = casement_display_unrealize;
+  widget_class->map = casement_display_map;
+  widget_class->unmap = casement_display_unmap;
 
   properties[PROP_AGENT_CONNECTED] =
     g_param_spec_boolean ("agent-connected", NULL, NULL,
@@ -2486,6 +2692,13 @@ casement_display_init (CasementDisplay *self)
                                G_CALLBACK (casement_display_gl_area_render), self, 0);
       gtk_overlay_set_child (self->overlay, GTK_WIDGET (self->gl_area));
     }
+
+  /* The hint is drawn by GTK: the frame steps back from the X server
+   * while it shows, from the moment it starts sliding in. */
+  g_signal_connect_object (self->grab_hint, "notify::reveal-child",
+                           G_CALLBACK (casement_display_grab_hint_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->grab_hint, "notify::child-revealed",
+                           G_CALLBACK (casement_display_grab_hint_changed), self, G_CONNECT_SWAPPED);
 
   /* Capture phase: the guest gets keys before any widget inside us (the
    * Reconnect button) or default key bindings can act on them. */
@@ -2807,4 +3020,39 @@ casement_display_set_audio (CasementDisplay *self,
 
   self->audio = audio;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUDIO]);
+}
+
+/**
+ * casement_display_set_covered:
+ * @self: a #CasementDisplay
+ * @covered: whether something of the window is drawn over the display
+ *
+ * On X11 without GL the guest's frame can live in an X window of its own,
+ * above anything GTK draws in that place; the window tells the display
+ * when it shows something over it (a toast, a revealed header bar), and
+ * the frame goes through GTK meanwhile.
+ */
+void
+casement_display_set_covered (CasementDisplay *self,
+                              gboolean         covered)
+{
+  g_return_if_fail (CASEMENT_IS_DISPLAY (self));
+
+  self->covered = !!covered;
+  casement_display_sync_presenter (self);
+}
+
+/**
+ * casement_display_get_presenting:
+ * @self: a #CasementDisplay
+ *
+ * Returns: %TRUE while frames go straight to the X server, bypassing
+ * GTK's renderer (for tests and benchmarks).
+ */
+gboolean
+casement_display_get_presenting (CasementDisplay *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_DISPLAY (self), FALSE);
+
+  return self->presenter != NULL && casement_x11_presenter_is_shown (self->presenter);
 }

@@ -49,7 +49,7 @@ typedef struct
   guint64 invalidated_pixels;  /* area the guest reported changed */
   guint64 uploaded_pixels;     /* area copied to the GPU or into textures */
   gint64  max_upload_delay_us; /* longest wait from an invalidate to its upload */
-  guint64 late_frames;         /* uploads of changes older than one frame-clock tick */
+  guint64 late_frames;         /* uploads of changes that missed a frame-clock tick */
 } CasementDisplayStats;
 
 #define CASEMENT_TYPE_DISPLAY_STATE (casement_display_state_get_type ())
@@ -92,6 +92,13 @@ gboolean              casement_display_get_guest_size              (CasementDisp
 /* TRUE when frames go through GL, FALSE for the software path. Decided at
  * realize: CASEMENT_DISPLAY_NO_GL=1 forces software. */
 gboolean              casement_display_get_uses_gl                 (CasementDisplay     *self);
+/* TRUE while frames go straight to the X server (a window of their own,
+ * MIT-SHM uploads), bypassing GTK's software renderer. */
+gboolean              casement_display_get_presenting              (CasementDisplay     *self);
+/* The window shows something over the display (a toast, a revealed header
+ * bar): frames go through GTK meanwhile, so that it stays visible. */
+void                  casement_display_set_covered                 (CasementDisplay     *self,
+                                                                    gboolean             covered);
 void                  casement_display_get_stats                   (CasementDisplay     *self,
                                                                     CasementDisplayStats *stats);
 

@@ -48,13 +48,16 @@ typedef struct
 {
   const char *label;
   gboolean    ours;
-  const char *renderer;     /* ours: "auto" (as the app) or "gtk" (GTK's default) */
+  const char *renderer;     /* ours: "auto" (as the app), "gtk-cairo" (the app's
+                             * renderer without the X11 path) or "gtk" (GTK's
+                             * default renderer) */
 } Client;
 
 typedef struct
 {
   double  cpu_s;
   double  qemu_cpu_s;
+  double  xserver_cpu_s;    /* < 0: not known */
   double  frames;
   double  invalidated_mpx;
   double  uploaded_mpx;
@@ -64,6 +67,7 @@ typedef struct
 } Sample;
 
 static volatile GPid qemu_pid;
+static GPid xserver_pid;
 static volatile GPid client_pid;
 
 /* ------------------------------------------------------------------ */
@@ -82,7 +86,8 @@ client_print_stats (gpointer user_data)
            " invalidated=%" G_GUINT64_FORMAT " uploaded=%" G_GUINT64_FORMAT
            " late=%" G_GUINT64_FORMAT " max_delay_us=%" G_GINT64_FORMAT "\n",
            casement_display_get_state (display),
-           casement_display_get_uses_gl (display) ? "gl" : "software",
+           casement_display_get_presenting (display) ? "x11"
+             : casement_display_get_uses_gl (display) ? "gl" : "software",
            native != NULL ? G_OBJECT_TYPE_NAME (gtk_native_get_renderer (native)) : "none",
            stats.frames, stats.invalidated_pixels, stats.uploaded_pixels,
            stats.late_frames, stats.max_upload_delay_us);
@@ -107,6 +112,8 @@ run_client (const char *socket_path,
   gboolean done = FALSE;
 
   adw_init ();
+  if (g_strcmp0 (renderer, "gtk-cairo") == 0)
+    g_setenv ("CASEMENT_DISPLAY_NO_X11", "1", TRUE);
   if (g_strcmp0 (renderer, "gtk") != 0)
     casement_display_choose_renderer ();
 
@@ -181,6 +188,30 @@ await_result (GAsyncResult **result,
         g_error ("%s did not complete in %d s", what, BOOT_TIMEOUT_S);
       g_main_context_iteration (NULL, TRUE);
     }
+}
+
+/* The X server's pid, from the lock file of $DISPLAY (":N"), so that its
+ * share of the drawing shows too; 0 when unknown. */
+static GPid
+find_xserver_pid (void)
+{
+  const char *display = g_getenv ("DISPLAY");
+  g_autofree char *lock_path = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *digits = NULL;
+  guint64 number;
+
+  if (display == NULL || display[0] != ':')
+    return 0;
+  digits = g_strndup (display + 1, strcspn (display + 1, "."));
+  if (!g_ascii_string_to_unsigned (digits, 10, 0, G_MAXINT, &number, NULL))
+    return 0;
+
+  lock_path = g_strdup_printf ("/tmp/.X%" G_GUINT64_FORMAT "-lock", number);
+  if (!g_file_get_contents (lock_path, &contents, NULL, NULL))
+    return 0;
+
+  return (GPid) g_ascii_strtoll (g_strstrip (contents), NULL, 10);
 }
 
 /* utime + stime of a process, in seconds. */
@@ -261,7 +292,7 @@ measure (const Client *client,
   g_autoptr(GError) error = NULL;
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
-  double cpu0, cpu1, qemu0, qemu1;
+  double cpu0, cpu1, qemu0, qemu1, x0, x1;
   Sample sample = { 0 };
 
   if (client->ours)
@@ -296,11 +327,13 @@ measure (const Client *client,
     }
   cpu0 = process_cpu_s (client_pid);
   qemu0 = process_cpu_s (qemu_pid);
+  x0 = xserver_pid > 0 ? process_cpu_s (xserver_pid) : 0;
 
   spin (seconds * 1000);
 
   cpu1 = process_cpu_s (client_pid);
   qemu1 = process_cpu_s (qemu_pid);
+  x1 = xserver_pid > 0 ? process_cpu_s (xserver_pid) : 0;
   if (client->ours)
     after = client_stats (process, out);
 
@@ -310,6 +343,7 @@ measure (const Client *client,
 
   sample.cpu_s = cpu1 - cpu0;
   sample.qemu_cpu_s = qemu1 - qemu0;
+  sample.xserver_cpu_s = xserver_pid > 0 ? x1 - x0 : -1;
   if (client->ours)
     {
       sample.frames = stats_field (after, "frames") - stats_field (before, "frames");
@@ -359,11 +393,12 @@ run_benchmark (const char *argv0,
                guint       runs,
                guint       seconds,
                guint       warmup_s,
-               gboolean    with_gl)
+               gboolean    all_paths)
 {
   static const Client clients[] = {
     { "casement", TRUE, "auto" },
     { "remote-viewer", FALSE, NULL },
+    { "casement, GTK cairo", TRUE, "gtk-cairo" },
     { "casement, GTK's renderer", TRUE, "gtk" },
   };
   g_autoptr(CasementTestGuestEnv) env = NULL;
@@ -380,7 +415,8 @@ run_benchmark (const char *argv0,
   g_autofree char *self_exe = find_self (argv0);
   GArray *cpu[G_N_ELEMENTS (clients)] = { NULL };
   GArray *rate[G_N_ELEMENTS (clients)] = { NULL };
-  guint n_clients = with_gl ? 3 : 2;
+  GArray *xcpu[G_N_ELEMENTS (clients)] = { NULL };
+  guint n_clients = all_paths ? G_N_ELEMENTS (clients) : 2;
   double ours, theirs;
 
   if (g_find_program_in_path ("remote-viewer") == NULL)
@@ -395,6 +431,8 @@ run_benchmark (const char *argv0,
       g_printerr ("Cannot prepare the test guest: %s\n", error->message);
       return EXIT_FAILURE;
     }
+
+  xserver_pid = find_xserver_pid ();
 
   signal (SIGINT, on_fatal_signal);
   signal (SIGTERM, on_fatal_signal);
@@ -428,13 +466,14 @@ run_benchmark (const char *argv0,
   g_print ("Display benchmark: test guest in tg.mode=anim (1280x800, the whole screen black/white in turn),\n"
            "each client shown alone under this X server for %u s after %u s to connect, %u runs.\n\n",
            seconds, warmup_s, runs);
-  g_print ("%-3s  %-26s  %7s  %9s  %8s  %10s  %10s  %6s  %s\n",
-           "run", "client", "cpu s", "qemu cpu", "frames/s", "inval Mpx/s", "upload Mpx/s", "late %", "mode");
+  g_print ("%-3s  %-26s  %7s  %9s  %9s  %8s  %10s  %10s  %6s  %s\n",
+           "run", "client", "cpu s", "X cpu s", "qemu cpu", "frames/s", "inval Mpx/s", "upload Mpx/s", "late %", "mode");
 
   for (guint i = 0; i < n_clients; i++)
     {
       cpu[i] = g_array_new (FALSE, FALSE, sizeof (double));
       rate[i] = g_array_new (FALSE, FALSE, sizeof (double));
+      xcpu[i] = g_array_new (FALSE, FALSE, sizeof (double));
     }
 
   for (guint run = 1; run <= runs; run++)
@@ -446,15 +485,16 @@ run_benchmark (const char *argv0,
 
           g_array_append_val (cpu[i], s.cpu_s);
           g_array_append_val (rate[i], uploaded_rate);
+          g_array_append_val (xcpu[i], s.xserver_cpu_s);
 
           if (clients[i].ours)
-            g_print ("%-3u  %-26s  %7.2f  %9.2f  %8.1f  %10.1f  %10.1f  %6.1f  %s, longest wait %.1f ms\n",
-                     run, clients[i].label, s.cpu_s, s.qemu_cpu_s, s.frames / seconds,
+            g_print ("%-3u  %-26s  %7.2f  %9.2f  %9.2f  %8.1f  %10.1f  %10.1f  %6.1f  %s, longest wait %.1f ms\n",
+                     run, clients[i].label, s.cpu_s, s.xserver_cpu_s, s.qemu_cpu_s, s.frames / seconds,
                      s.invalidated_mpx / seconds, uploaded_rate,
                      s.frames > 0 ? 100 * s.late_frames / s.frames : 0, s.mode, s.max_delay_us / 1000.0);
           else
-            g_print ("%-3u  %-26s  %7.2f  %9.2f  %8s  %10s  %10s  %6s\n",
-                     run, clients[i].label, s.cpu_s, s.qemu_cpu_s, "-", "-", "-", "-");
+            g_print ("%-3u  %-26s  %7.2f  %9.2f  %9.2f  %8s  %10s  %10s  %6s\n",
+                     run, clients[i].label, s.cpu_s, s.xserver_cpu_s, s.qemu_cpu_s, "-", "-", "-", "-");
           g_free (s.mode);
         }
     }
@@ -464,12 +504,14 @@ run_benchmark (const char *argv0,
     {
       double m = median (cpu[i]);
 
+      double x = median (xcpu[i]);
+
       if (clients[i].ours)
-        g_print ("  %-26s  %6.2f cpu s, %6.1f Mpx/s uploaded (%.2f cpu ms per Mpx)\n",
-                 clients[i].label, m, median (rate[i]),
+        g_print ("  %-26s  %6.2f cpu s (X server %.2f), %6.1f Mpx/s uploaded (%.2f cpu ms per Mpx)\n",
+                 clients[i].label, m, x, median (rate[i]),
                  median (rate[i]) > 0 ? 1000 * m / (median (rate[i]) * seconds) : 0);
       else
-        g_print ("  %-26s  %6.2f cpu s\n", clients[i].label, m);
+        g_print ("  %-26s  %6.2f cpu s (X server %.2f)\n", clients[i].label, m, x);
     }
 
   /* Shut the guest down before saying the result, so nothing lingers. */
@@ -487,6 +529,7 @@ run_benchmark (const char *argv0,
     {
       g_array_unref (cpu[i]);
       g_array_unref (rate[i]);
+      g_array_unref (xcpu[i]);
     }
 
   return EXIT_SUCCESS;
@@ -503,12 +546,13 @@ main (int   argc,
   int runs = 3;
   int seconds = 20;
   int warmup = 8;
-  gboolean with_gl = FALSE;
+  gboolean all_paths = FALSE;
   const GOptionEntry entries[] = {
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Samples per client (default 3)", "N" },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Length of each sample (default 20)", "S" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Time to connect before a sample (default 8)", "S" },
-    { "gl", 0, 0, G_OPTION_ARG_NONE, &with_gl, "Also measure Casement with GTK's own renderer choice", NULL },
+    { "all-paths", 0, 0, G_OPTION_ARG_NONE, &all_paths,
+      "Also measure Casement's other ways of drawing: GTK's cairo renderer without the X11 path, and GTK's own renderer choice", NULL },
     { "client", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &client_socket, NULL, NULL },
     { "renderer", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &renderer, NULL, NULL },
     { NULL }
@@ -538,5 +582,5 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
-  return run_benchmark (argv[0], runs, seconds, warmup, with_gl);
+  return run_benchmark (argv[0], runs, seconds, warmup, all_paths);
 }
