@@ -54,6 +54,9 @@ struct _CasementVmWindow
   CasementVm           *vm;
   GCancellable         *cancellable;
 
+  /* Toasts on screen: the display steps aside for them. */
+  guint                 n_toasts;
+
   /* Set once the user chose what closing does, so close-request lets go. */
   guint                 close_confirmed : 1;
 };
@@ -76,6 +79,43 @@ state_is_live (CasementVmState state)
   return state == CASEMENT_VM_STATE_RUNNING || state == CASEMENT_VM_STATE_PAUSED;
 }
 
+/* On X11 without GL the guest's frame may sit in an X window of its own,
+ * above anything GTK draws there: the display hands the frame back to
+ * GTK while a toast or the fullscreen header bar is over it. */
+static void
+casement_vm_window_update_covered (CasementVmWindow *self)
+{
+  /* Toasts are dismissed as the window goes, too. */
+  if (self->display == NULL || self->fullscreen_revealer == NULL)
+    return;
+
+  casement_display_set_covered (self->display,
+                                self->n_toasts > 0 ||
+                                gtk_revealer_get_reveal_child (self->fullscreen_revealer) ||
+                                gtk_revealer_get_child_revealed (self->fullscreen_revealer));
+}
+
+static void
+casement_vm_window_toast_dismissed (CasementVmWindow *self)
+{
+  g_assert (self->n_toasts > 0);
+
+  self->n_toasts--;
+  casement_vm_window_update_covered (self);
+}
+
+/* Every toast goes through here, so the display knows it is covered. */
+static void
+casement_vm_window_add_toast (CasementVmWindow *self,
+                              AdwToast         *toast)
+{
+  self->n_toasts++;
+  g_signal_connect_object (toast, "dismissed",
+                           G_CALLBACK (casement_vm_window_toast_dismissed), self, G_CONNECT_SWAPPED);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  casement_vm_window_update_covered (self);
+}
+
 static void
 casement_vm_window_toast_error (CasementVmWindow *self,
                                 const char       *what,
@@ -89,7 +129,7 @@ casement_vm_window_toast_error (CasementVmWindow *self,
   /* QEMU's own reason, so the user can act on it. */
   toast = adw_toast_new_format ("%s: %s", what, error->message);
   adw_toast_set_timeout (toast, 0);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  casement_vm_window_add_toast (self, toast);
 }
 
 static void
@@ -178,7 +218,7 @@ casement_vm_window_share_problem (CasementVmWindow *self)
   markup = g_markup_escape_text (problem, -1);
   toast = adw_toast_new (markup);
   adw_toast_set_timeout (toast, 0);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  casement_vm_window_add_toast (self, toast);
 }
 
 static void
@@ -255,7 +295,7 @@ casement_vm_window_shut_down_cb (GObject      *object,
       adw_toast_set_button_label (toast, _("_Force Off"));
       adw_toast_set_action_name (toast, "vm.force-off");
       adw_toast_set_timeout (toast, 0);
-      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+      casement_vm_window_add_toast (self, toast);
       return;
     }
 
@@ -491,7 +531,7 @@ casement_vm_window_screenshot_cb (GObject      *object,
       adw_toast_set_button_label (toast, _("_Open"));
       adw_toast_set_action_name (toast, "vm.open-uri");
       adw_toast_set_action_target (toast, "s", uri);
-      adw_toast_overlay_add_toast (shot->self->toast_overlay, toast);
+      casement_vm_window_add_toast (shot->self, toast);
     }
 
   g_object_unref (shot->self);
@@ -626,7 +666,7 @@ casement_vm_window_snapshot_cb (GObject      *object,
   if (!ok)
     casement_vm_window_toast_error (self, _("Snapshot failed"), error);
   else
-    adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Done")));
+    casement_vm_window_add_toast (self, adw_toast_new (_("Done")));
 }
 
 static void
@@ -1104,6 +1144,10 @@ casement_vm_window_init (CasementVmWindow *self)
                            G_CALLBACK (casement_vm_window_refresh_snapshots), self, G_CONNECT_SWAPPED);
   g_signal_connect (self, "notify::fullscreened",
                     G_CALLBACK (casement_vm_window_fullscreen_changed), NULL);
+  g_signal_connect_object (self->fullscreen_revealer, "notify::reveal-child",
+                           G_CALLBACK (casement_vm_window_update_covered), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->fullscreen_revealer, "notify::child-revealed",
+                           G_CALLBACK (casement_vm_window_update_covered), self, G_CONNECT_SWAPPED);
 
   motion = gtk_event_controller_motion_new ();
   gtk_event_controller_set_propagation_phase (motion, GTK_PHASE_CAPTURE);
