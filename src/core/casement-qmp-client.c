@@ -199,6 +199,167 @@ get_string_member (JsonObject *object,
   return json_node_get_string (node);
 }
 
+/**
+ * casement_qmp_parse_line:
+ * @line: one line as read, without its '\n'
+ * @length: its length in bytes
+ * @message: (out) (transfer full) (nullable): the parsed object, or %NULL
+ *   for a blank line
+ * @error: a #GError: %CASEMENT_QMP_ERROR_PROTOCOL, its message saying
+ *   what is wrong with the line
+ *
+ * Reads one line of the wire format QEMU's monitor shares with its guest
+ * agent: a JSON object per line, CRLF or LF ended.
+ *
+ * Returns: %FALSE when the line is not a JSON object
+ */
+gboolean
+casement_qmp_parse_line (const char  *line,
+                         gsize        length,
+                         JsonNode   **message,
+                         GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) parse_error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (line != NULL || length == 0, FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  *message = NULL;
+
+  if (length > 0 && line[length - 1] == '\r')
+    length--;
+
+  if (length == 0)
+    return TRUE;
+
+  if (!g_utf8_validate_len (line, length, NULL))
+    {
+      g_set_error_literal (error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
+                           _("it sent binary data, not UTF-8 text"));
+      return FALSE;
+    }
+
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, line, length, &parse_error))
+    {
+      g_set_error_literal (error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
+                           parse_error->message);
+      return FALSE;
+    }
+
+  root = json_parser_steal_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
+                           _("not a JSON object"));
+      return FALSE;
+    }
+
+  *message = g_steal_pointer (&root);
+  return TRUE;
+}
+
+/**
+ * casement_qmp_command_line:
+ * @command: the command's name
+ * @arguments: (nullable) (transfer none): a JSON object of arguments
+ * @id: the command's id, or 0 for none (the guest agent takes none)
+ *
+ * Returns: (transfer full): the command as one '\n'-terminated line
+ */
+GBytes *
+casement_qmp_command_line (const char *command,
+                           JsonNode   *arguments,
+                           gint64      id)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  GString *line;
+  gsize length;
+
+  g_return_val_if_fail (command != NULL, NULL);
+  g_return_val_if_fail (arguments == NULL || JSON_NODE_HOLDS_OBJECT (arguments), NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "execute");
+  json_builder_add_string_value (builder, command);
+  if (arguments != NULL)
+    {
+      json_builder_set_member_name (builder, "arguments");
+      json_builder_add_value (builder, json_node_copy (arguments));
+    }
+  if (id != 0)
+    {
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_int_value (builder, id);
+    }
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+
+  line = g_string_new_len (text, length);
+  g_string_append_c (line, '\n');
+  return g_string_free_to_bytes (line);
+}
+
+/**
+ * casement_qmp_reply_take_return:
+ * @reply: a reply message (it has "return" or "error")
+ * @command: the command it answers, for messages
+ * @error: a #GError
+ *
+ * Returns: (transfer full): the reply's "return" member, cut loose from
+ *   @reply; or %NULL with %CASEMENT_QMP_ERROR_COMMAND_FAILED (the peer's
+ *   "desc" and "class") or %CASEMENT_QMP_ERROR_PROTOCOL.
+ */
+JsonNode *
+casement_qmp_reply_take_return (JsonObject  *reply,
+                                const char  *command,
+                                GError     **error)
+{
+  JsonObject *error_object;
+  JsonNode *ret;
+
+  g_return_val_if_fail (reply != NULL, NULL);
+  g_return_val_if_fail (command != NULL, NULL);
+
+  if ((ret = json_object_get_member (reply, "return")))
+    {
+      /* The reply outlives the parsed message. A copy would share the
+       * object whose members still name the discarded node as their parent
+       * (JsonReader walks back up through it), so hand out this very node,
+       * cut loose from the message. */
+      json_node_ref (ret);
+      json_node_set_parent (ret, NULL);
+      return ret;
+    }
+
+  if ((error_object = get_object_member (reply, "error")))
+    {
+      const char *desc = get_string_member (error_object, "desc");
+      GError *command_error;
+
+      if (desc == NULL)
+        desc = _("QEMU reported an error without a description");
+      command_error = g_error_new_literal (CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_COMMAND_FAILED, desc);
+      casement_qmp_error_get_private (command_error)->qmp_class =
+        g_strdup (get_string_member (error_object, "class"));
+      g_propagate_error (error, command_error);
+      return NULL;
+    }
+
+  g_set_error (error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
+               _("QEMU’s reply to “%s” has neither a result nor an error"),
+               command);
+  return NULL;
+}
+
 static void
 casement_qmp_client_set_state (CasementQmpClient *self,
                                CasementQmpState   state)
@@ -423,14 +584,9 @@ casement_qmp_client_send (CasementQmpClient *self,
                           JsonNode          *arguments,
                           GTask             *task)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
   GCancellable *cancellable;
   Command *command;
-  GString *line;
-  gsize length;
+  GBytes *line;
 
   g_assert (CASEMENT_IS_QMP_CLIENT (self));
   g_assert (name != NULL);
@@ -443,27 +599,9 @@ casement_qmp_client_send (CasementQmpClient *self,
   command->name = g_strdup (name);
   g_task_set_task_data (task, command, (GDestroyNotify) command_free);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "execute");
-  json_builder_add_string_value (builder, name);
-  if (arguments != NULL)
-    {
-      json_builder_set_member_name (builder, "arguments");
-      json_builder_add_value (builder, json_node_copy (arguments));
-    }
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_int_value (builder, command->id);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, &length);
-
-  g_debug ("send: %s", text);
-
-  line = g_string_new_len (text, length);
-  g_string_append_c (line, '\n');
-  g_queue_push_tail (&self->write_queue, g_string_free_to_bytes (line));
+  line = casement_qmp_command_line (name, arguments, command->id);
+  g_debug ("send: %.*s", (int) g_bytes_get_size (line) - 1, (const char *) g_bytes_get_data (line, NULL));
+  g_queue_push_tail (&self->write_queue, line);
 
   if ((cancellable = g_task_get_cancellable (task)) != NULL)
     {
@@ -575,9 +713,9 @@ casement_qmp_client_handle_reply (CasementQmpClient *self,
                                   JsonObject        *message)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
   JsonNode *id_node;
   JsonNode *ret;
-  JsonObject *error_object;
   Command *command;
   gint64 id;
 
@@ -600,34 +738,10 @@ casement_qmp_client_handle_reply (CasementQmpClient *self,
   command = g_task_get_task_data (task);
   command_detach_cancel_source (command);
 
-  if ((ret = json_object_get_member (message, "return")))
-    {
-      /* The reply outlives the parsed message. A copy would share the
-       * object whose members still name the discarded node as their parent
-       * (JsonReader walks back up through it), so hand out this very node,
-       * cut loose from the message. */
-      json_node_ref (ret);
-      json_node_set_parent (ret, NULL);
-      g_task_return_pointer (task, ret, (GDestroyNotify) json_node_unref);
-    }
-  else if ((error_object = get_object_member (message, "error")))
-    {
-      const char *desc = get_string_member (error_object, "desc");
-      GError *error;
-
-      if (desc == NULL)
-        desc = _("QEMU reported an error without a description");
-      error = g_error_new_literal (CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_COMMAND_FAILED, desc);
-      casement_qmp_error_get_private (error)->qmp_class =
-        g_strdup (get_string_member (error_object, "class"));
-      g_task_return_error (task, error);
-    }
+  if ((ret = casement_qmp_reply_take_return (message, command->name, &error)))
+    g_task_return_pointer (task, ret, (GDestroyNotify) json_node_unref);
   else
-    {
-      g_task_return_new_error (task, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
-                               _("QEMU’s reply to “%s” has neither a result nor an error"),
-                               command->name);
-    }
+    g_task_return_error (task, g_steal_pointer (&error));
 }
 
 static void
@@ -635,53 +749,34 @@ casement_qmp_client_handle_line (CasementQmpClient *self,
                                  const char        *line,
                                  gsize              length)
 {
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
-  JsonNode *root;
   JsonObject *message;
   const char *event;
 
   g_assert (CASEMENT_IS_QMP_CLIENT (self));
   g_assert (line != NULL);
 
-  /* QEMU ends its lines with CRLF. */
-  if (length > 0 && line[length - 1] == '\r')
-    length--;
-
-  if (length == 0)
-    return;
-
   g_debug ("recv: %.*s", (int) length, line);
 
-  if (!g_utf8_validate_len (line, length, NULL))
-    {
-      const char *why = self->greeted
-                        ? _("QEMU sent a QMP message that is not UTF-8 text")
-                        : _("The peer is not a QMP server: it sent binary data");
-
-      casement_qmp_client_teardown_literal (self, CASEMENT_QMP_ERROR_PROTOCOL, why);
-      return;
-    }
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, line, length, &error) ||
-      !(root = json_parser_get_root (parser)) ||
-      !JSON_NODE_HOLDS_OBJECT (root))
+  if (!casement_qmp_parse_line (line, length, &root, &error))
     {
       g_autoptr(GError) protocol_error = NULL;
-      const char *detail = error != NULL ? error->message : _("not a JSON object");
 
       if (self->greeted)
         protocol_error = g_error_new (CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
                                       _("QEMU sent a QMP message that is not a JSON object: %s"),
-                                      detail);
+                                      error->message);
       else
         protocol_error = g_error_new (CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
                                       _("The peer is not a QMP server: %s"),
-                                      detail);
+                                      error->message);
       casement_qmp_client_teardown (self, protocol_error);
       return;
     }
+
+  if (root == NULL)
+    return;
 
   message = json_node_get_object (root);
 
@@ -862,7 +957,7 @@ casement_qmp_client_connect_async (CasementQmpClient   *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GSocketClient) client = NULL;
   g_autoptr(GSocketAddress) address = NULL;
-  gsize max_length;
+  g_autoptr(GError) error = NULL;
 
   g_return_if_fail (CASEMENT_IS_QMP_CLIENT (self));
   g_return_if_fail (socket_path != NULL);
@@ -875,21 +970,13 @@ casement_qmp_client_connect_async (CasementQmpClient   *self,
 
   casement_qmp_client_begin_connect (self, g_object_ref (task));
 
-  max_length = casement_util_max_socket_path ();
-  if (strlen (socket_path) > max_length)
+  if (!(address = casement_util_unix_socket_address_new (socket_path, &error)))
     {
-      g_autoptr(GError) error = NULL;
-
-      error = g_error_new (G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
-                           _("The QMP socket path “%s” is longer than the %" G_GSIZE_FORMAT
-                             " bytes a unix socket allows; use a shorter runtime folder"),
-                           socket_path, max_length);
       casement_qmp_client_teardown (self, error);
       return;
     }
 
   client = g_socket_client_new ();
-  address = g_unix_socket_address_new (socket_path);
   g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), self->cancellable,
                                  casement_qmp_client_socket_connect_cb,
                                  g_steal_pointer (&task));

@@ -94,6 +94,21 @@ JsonNode           *casement_qmp_client_execute_finish      (CasementQmpClient  
                                                              GAsyncResult         *result,
                                                              GError              **error);
 
+/* The wire format QEMU's monitor shares with its guest agent (which
+ * CasementGuestAgent speaks): one JSON object per line, commands with
+ * "execute", replies with "return" or "error". Parsing a blank line gives
+ * TRUE and a NULL @message. */
+gboolean            casement_qmp_parse_line                 (const char           *line,
+                                                             gsize                 length,
+                                                             JsonNode            **message,
+                                                             GError              **error);
+GBytes             *casement_qmp_command_line               (const char           *command,
+                                                             JsonNode             *arguments,
+                                                             gint64                id);
+JsonNode           *casement_qmp_reply_take_return          (JsonObject           *reply,
+                                                             const char           *command,
+                                                             GError              **error);
+
 /* Idempotent; pending commands fail with DISCONNECTED. */
 void                casement_qmp_client_close               (CasementQmpClient    *self);
 

@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
@@ -81,6 +82,25 @@ casement_util_max_socket_path (void)
   struct sockaddr_un addr;
 
   return sizeof addr.sun_path - 1;
+}
+
+GSocketAddress *
+casement_util_unix_socket_address_new (const char  *path,
+                                       GError     **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  /* GIO would cut the path short and connect somewhere else. */
+  if (strlen (path) > casement_util_max_socket_path ())
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
+                   _("The socket path “%s” is longer than the %u bytes a unix socket allows; "
+                     "use a shorter runtime folder"),
+                   path, (guint) casement_util_max_socket_path ());
+      return NULL;
+    }
+
+  return g_unix_socket_address_new (path);
 }
 
 char *

@@ -46,4 +46,9 @@ gboolean  casement_util_parse_size         (const char  *text,
 /* Largest path a unix socket address can hold (sun_path, less the NUL). */
 gsize     casement_util_max_socket_path    (void);
 
+/* The address of the unix socket at @path, or NULL with
+ * G_IO_ERROR_FILENAME_TOO_LONG when the path does not fit one. */
+GSocketAddress *casement_util_unix_socket_address_new (const char  *path,
+                                                       GError     **error);
+
 G_END_DECLS

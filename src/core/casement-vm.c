@@ -41,9 +41,11 @@
 #include <glib-unix.h>
 
 #include "casement-enums.h"
+#include "casement-guest-agent.h"
 #include "casement-host-private.h"
 #include "casement-qemu-command.h"
 #include "casement-qemu-img.h"
+#include "casement-unattend.h"
 #include "casement-util.h"
 #include "casement-vm.h"
 
@@ -70,6 +72,15 @@
  * but never greeted. This long without a greeting means "taken". */
 #define QMP_GREETING_TIMEOUT_MS   5000
 #define FORCE_OFF_KILL_DELAY_MS   5000
+#define BOOT_KEY_INTERVAL_MS      1000
+/* From QEMU's start until Windows' cdboot has shown "Press any key to
+ * boot from CD or DVD" and waited its 5 s. OVMF reaches the CD in a few
+ * seconds under KVM. Under TCG (Secure Boot build, q35 with SMM, on a
+ * shared 2-core host) it took 6-25 s with 1-2 vCPUs and 2-8 GiB, and 63 s
+ * with 4 vCPUs and 8 GiB under load. Later presses are harmless: Windows
+ * PE takes minutes under TCG before Setup shows anything. */
+#define BOOT_KEY_KVM_SECONDS      15
+#define BOOT_KEY_TCG_SECONDS      120
 #define HELPER_TERM_TIMEOUT_US    (3 * G_USEC_PER_SEC)
 
 struct _CasementVm
@@ -83,6 +94,8 @@ struct _CasementVm
   GSubprocess       *qemu;          /* only when this process started QEMU */
   GCancellable      *cancellable;   /* cancelled in dispose: ends our watches, never the VM */
   GList             *waiters;       /* Waiter*: tasks that complete when QEMU has ended */
+  CasementGuestAgent *install_agent; /* the install-marker check in flight */
+  GCancellable      *install_cancellable; /* ends the marker checks with the run */
 
   char              *slug;
   char              *run_dir;
@@ -98,6 +111,11 @@ struct _CasementVm
   goffset            log_offset;
   guint              exit_poll_id;
   guint              kill_timeout_id;
+  guint              boot_key_id;
+  gint64             boot_key_deadline;  /* monotonic µs */
+  int                boot_key_window;    /* seconds; -1: as the policy says */
+  guint              install_poll_id;
+  guint              install_poll_interval; /* seconds */
 
   CasementVmState    state;
   CasementShareMethod share_method;
@@ -122,12 +140,25 @@ enum {
   PROP_SHARE_METHOD,
   PROP_SHARE_REASON,
   PROP_SHARE_PROBLEM,
+  PROP_BOOT_KEY_WINDOW,
+  PROP_INSTALL_POLL_INTERVAL,
   N_PROPS
 };
 
+enum {
+  INSTALL_FINISHED,
+  N_SIGNALS
+};
+
 static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
 
 static void casement_vm_follow_exit (CasementVm *self);
+static JsonNode *args_new (const char *first_member,
+                           ...) G_GNUC_NULL_TERMINATED;
+static JsonNode *string_node (const char *value);
+static JsonNode *int_node (gint64 value);
+static JsonNode *bool_node (gboolean value);
 
 /* ------------------------------------------------------------------ */
 /* Processes and files: all safe from a worker thread.                 */
@@ -849,6 +880,409 @@ casement_vm_complete_waiters (CasementVm *self)
 }
 
 /* ------------------------------------------------------------------ */
+/* Express install: the boot prompt and the end of the install         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * casement_vm_boot_key_seconds:
+ * @config: a #CasementVmConfig
+ * @kvm: whether QEMU runs under KVM (else TCG)
+ *
+ * Windows' UEFI boot loader on the install disc asks to "Press any key to
+ * boot from CD or DVD" for about 5 s; unanswered, the firmware moves on to
+ * the empty disk and Setup never starts. The prompt shows when the install
+ * ISO boots first, which casement_qemu_command_build() arranges for a
+ * Windows VM that is not installed yet and boots no kernel of its own.
+ *
+ * Returns: how many seconds from QEMU's start a key should be pressed
+ *   for, or 0 when this VM shows no such prompt
+ */
+guint
+casement_vm_boot_key_seconds (CasementVmConfig *config,
+                              gboolean          kvm)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM_CONFIG (config), 0);
+
+  if (!casement_vm_config_is_windows (config) ||
+      casement_vm_config_get_install_iso (config) == NULL ||
+      casement_vm_config_get_installed (config) ||
+      casement_vm_config_get_kernel (config) != NULL)
+    return 0;
+
+  return kvm ? BOOT_KEY_KVM_SECONDS : BOOT_KEY_TCG_SECONDS;
+}
+
+static void
+casement_vm_stop_boot_keys (CasementVm *self)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  if (self->boot_key_id != 0)
+    g_debug ("%s: no more boot keys", self->slug);
+  g_clear_handle_id (&self->boot_key_id, g_source_remove);
+}
+
+static void
+boot_key_sent_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!casement_vm_send_keys_finish (CASEMENT_VM (object), result, &error))
+    g_debug ("Boot key: %s", error->message);
+}
+
+static gboolean
+boot_key_cb (gpointer user_data)
+{
+  CasementVm *self = user_data;
+  static const char * const enter[] = { "ret", NULL };
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  if (g_get_monotonic_time () >= self->boot_key_deadline ||
+      self->state != CASEMENT_VM_STATE_RUNNING)
+    {
+      self->boot_key_id = 0;
+      g_debug ("%s: boot key window over", self->slug);
+      return G_SOURCE_REMOVE;
+    }
+
+  casement_vm_send_keys_async (self, enter, self->cancellable, boot_key_sent_cb, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Presses Enter once a second until @seconds after @spawned_at (QEMU's
+ * start). Only ever in a run's first boot: see on_qmp_event(). */
+static void
+casement_vm_begin_boot_keys (CasementVm *self,
+                             guint       seconds,
+                             gint64      spawned_at)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  casement_vm_stop_boot_keys (self);
+  if (seconds == 0 || self->cli)
+    return;
+
+  g_debug ("%s: pressing Enter for the boot prompt, up to %u s after QEMU's start",
+           self->slug, seconds);
+  self->boot_key_deadline = spawned_at + (gint64) seconds * G_USEC_PER_SEC;
+  self->boot_key_id = g_timeout_add (BOOT_KEY_INTERVAL_MS, boot_key_cb, self);
+}
+
+typedef struct
+{
+  CasementVmStore *store;
+  char            *slug;
+  char            *vm_dir;
+} InstallSaveData;
+
+static void
+install_save_data_free (InstallSaveData *data)
+{
+  g_clear_object (&data->store);
+  g_free (data->slug);
+  g_free (data->vm_dir);
+  g_free (data);
+}
+
+/* Reads vm.json afresh (settings may have changed since the start), marks
+ * the VM installed, and only once that is saved removes the answer medium:
+ * a config naming a missing medium would keep the VM from starting. */
+static void
+install_save_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  InstallSaveData *data = task_data;
+  g_autoptr(CasementVmConfig) config = NULL;
+  g_autofree char *medium = NULL;
+  GError *error = NULL;
+
+  if (!(config = casement_vm_store_load (data->store, data->slug, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (casement_vm_config_get_unattend_media (config) != NULL)
+    {
+      const char *path = casement_vm_config_get_unattend_media (config);
+
+      medium = g_path_is_absolute (path) ? g_strdup (path) : g_build_filename (data->vm_dir, path, NULL);
+    }
+
+  casement_vm_config_set_installed (config, TRUE);
+  casement_vm_config_set_unattend_media (config, NULL);
+  if (!casement_vm_store_save (data->store, data->slug, config, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* It holds the user's password. */
+  if (medium != NULL && g_unlink (medium) != 0 && errno != ENOENT)
+    {
+      int saved_errno = errno;
+
+      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                               _("Cannot delete the answer medium %s, which holds the Windows "
+                                 "password: %s. Delete it by hand."),
+                               medium, g_strerror (saved_errno));
+      return;
+    }
+
+  g_task_return_pointer (task, g_steal_pointer (&config), g_object_unref);
+}
+
+static void
+install_saved_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  CasementVm *self = CASEMENT_VM (object);
+  g_autoptr(CasementVmConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(config = g_task_propagate_pointer (G_TASK (result), &error)))
+    {
+      g_autofree char *message = NULL;
+
+      message = g_strdup_printf (_("Windows is installed in “%s”, but Casement could not "
+                                   "record it: %s"),
+                                 casement_vm_display_name (self), error->message);
+      g_warning ("%s", message);
+      casement_vm_set_last_error (self, message);
+      return;
+    }
+
+  g_debug ("%s: install finished; answer medium removed", self->slug);
+  casement_vm_set_config (self, config);
+  g_signal_emit (self, signals[INSTALL_FINISHED], 0);
+}
+
+static void
+casement_vm_record_installed (CasementVm *self)
+{
+  g_autoptr(GTask) task = NULL;
+  InstallSaveData *data;
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  data = g_new0 (InstallSaveData, 1);
+  data->store = g_object_ref (self->store);
+  data->slug = g_strdup (self->slug);
+  data->vm_dir = casement_vm_store_dup_vm_dir (self->store, self->slug);
+
+  /* Not cancellable: the install is over whether or not anyone watches. */
+  task = g_task_new (self, NULL, install_saved_cb, NULL);
+  g_task_set_source_tag (task, casement_vm_record_installed);
+  g_task_set_task_data (task, data, (GDestroyNotify) install_save_data_free);
+  g_task_run_in_thread (task, install_save_thread);
+}
+
+static void
+install_eject_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(CasementVm) self = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The medium is deleted anyway: a file QEMU still has open lives on
+   * only until QEMU ends. */
+  if (!(reply = casement_qmp_client_execute_finish (CASEMENT_QMP_CLIENT (object), result, &error)))
+    g_warning ("%s: could not eject the answer medium: %s", self->slug, error->message);
+
+  casement_vm_record_installed (self);
+}
+
+static void casement_vm_stop_install_watch (CasementVm *self);
+
+/* The marker is there: every step of the express install has run. */
+static void
+casement_vm_install_finished (CasementVm *self)
+{
+  g_autoptr(JsonNode) arguments = NULL;
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  g_debug ("%s: the guest reports the install complete", self->slug);
+  casement_vm_stop_install_watch (self);
+
+  if (self->qmp == NULL)
+    {
+      casement_vm_record_installed (self);
+      return;
+    }
+
+  arguments = args_new ("id", string_node ("cd-unattend"),
+                        "force", bool_node (TRUE),
+                        NULL);
+
+  casement_qmp_client_execute_async (self->qmp, "eject", arguments, NULL,
+                                     install_eject_cb, g_object_ref (self));
+}
+
+/* Ends one check; the agent's absence is the normal case for most of an
+ * install (Setup, first boot, before the guest tools), so it stays quiet. */
+static void
+casement_vm_install_check_done (CasementVm   *self,
+                                const GError *error)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  if (error != NULL)
+    g_debug ("%s: install marker: %s", self->slug, error->message);
+
+  if (self->install_agent != NULL)
+    casement_guest_agent_close (self->install_agent);
+  g_clear_object (&self->install_agent);
+}
+
+static void
+install_file_close_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(CasementVm) self = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The marker was there: a failed close changes nothing about that. */
+  reply = casement_guest_agent_execute_finish (CASEMENT_GUEST_AGENT (object), result, &error);
+  if (self->install_agent != CASEMENT_GUEST_AGENT (object))
+    return;
+
+  casement_vm_install_check_done (self, error);
+  casement_vm_install_finished (self);
+}
+
+static void
+install_file_open_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(CasementVm) self = user_data;
+  CasementGuestAgent *agent = CASEMENT_GUEST_AGENT (object);
+  g_autoptr(JsonNode) arguments = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GCancellable *cancellable;
+
+  reply = casement_guest_agent_execute_finish (agent, result, &error);
+  if (self->install_agent != agent)
+    return;
+
+  if (reply == NULL || json_node_get_value_type (reply) != G_TYPE_INT64)
+    {
+      if (error == NULL)
+        error = g_error_new_literal (CASEMENT_GUEST_AGENT_ERROR, CASEMENT_GUEST_AGENT_ERROR_PROTOCOL,
+                                     "guest-file-open returned no handle");
+      casement_vm_install_check_done (self, error);
+      return;
+    }
+
+  arguments = args_new ("handle", int_node (json_node_get_int (reply)), NULL);
+
+  cancellable = self->install_cancellable;
+  casement_guest_agent_execute_async (agent, "guest-file-close", arguments, cancellable,
+                                      install_file_close_cb, g_steal_pointer (&self));
+}
+
+static void
+install_agent_connect_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  g_autoptr(CasementVm) self = user_data;
+  CasementGuestAgent *agent = CASEMENT_GUEST_AGENT (object);
+  g_autoptr(JsonNode) arguments = NULL;
+  g_autoptr(GError) error = NULL;
+  GCancellable *cancellable;
+
+  if (!casement_guest_agent_connect_finish (agent, result, &error))
+    {
+      if (self->install_agent == agent)
+        casement_vm_install_check_done (self, error);
+      return;
+    }
+
+  if (self->install_agent != agent)
+    return;
+
+  arguments = args_new ("path", string_node (CASEMENT_UNATTEND_DONE_MARKER),
+                        "mode", string_node ("r"),
+                        NULL);
+
+  cancellable = self->install_cancellable;
+  casement_guest_agent_execute_async (agent, "guest-file-open", arguments, cancellable,
+                                      install_file_open_cb, g_steal_pointer (&self));
+}
+
+static gboolean
+install_poll_cb (gpointer user_data)
+{
+  CasementVm *self = user_data;
+  g_autofree char *socket_path = NULL;
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  /* A paused guest cannot answer; a check still waiting goes on. */
+  if (self->install_agent != NULL || self->state != CASEMENT_VM_STATE_RUNNING ||
+      self->run_dir == NULL)
+    return G_SOURCE_CONTINUE;
+
+  socket_path = g_build_filename (self->run_dir, CASEMENT_RUNTIME_QGA_SOCKET, NULL);
+  self->install_agent = casement_guest_agent_new ();
+  casement_guest_agent_connect_async (self->install_agent, socket_path, self->install_cancellable,
+                                      install_agent_connect_cb, g_object_ref (self));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+casement_vm_stop_install_watch (CasementVm *self)
+{
+  g_autoptr(CasementGuestAgent) agent = g_steal_pointer (&self->install_agent);
+  g_autoptr(GCancellable) cancellable = g_steal_pointer (&self->install_cancellable);
+
+  g_assert (CASEMENT_IS_VM (self));
+
+  g_clear_handle_id (&self->install_poll_id, g_source_remove);
+
+  /* Taken first: the check's callbacks, which closing may run, then see
+   * that they are no longer current. */
+  if (cancellable != NULL)
+    g_cancellable_cancel (cancellable);
+  if (agent != NULL)
+    casement_guest_agent_close (agent);
+}
+
+/* While an express install runs, asks the guest agent every so often
+ * whether the answer file's last step has written its marker. */
+static void
+casement_vm_watch_install (CasementVm *self)
+{
+  g_assert (CASEMENT_IS_VM (self));
+
+  casement_vm_stop_install_watch (self);
+
+  if (self->cli || self->config == NULL ||
+      casement_vm_config_get_unattend_media (self->config) == NULL ||
+      casement_vm_config_get_installed (self->config))
+    return;
+
+  g_debug ("%s: watching for the end of the install every %u s",
+           self->slug, self->install_poll_interval);
+  self->install_cancellable = g_cancellable_new ();
+  self->install_poll_id = g_timeout_add_seconds (self->install_poll_interval, install_poll_cb, self);
+}
+
+/* ------------------------------------------------------------------ */
 /* Following a running QEMU                                            */
 /* ------------------------------------------------------------------ */
 
@@ -856,6 +1290,10 @@ static void
 casement_vm_drop_qmp (CasementVm *self)
 {
   g_assert (CASEMENT_IS_VM (self));
+
+  /* Both need the running QEMU. */
+  casement_vm_stop_boot_keys (self);
+  casement_vm_stop_install_watch (self);
 
   if (self->qmp == NULL)
     return;
@@ -938,12 +1376,14 @@ on_qmp_event (CasementQmpClient *qmp,
 
   if (g_str_equal (name, "SHUTDOWN"))
     {
+      casement_vm_stop_boot_keys (self);
       self->shutdown_seen = TRUE;
       if (self->state != CASEMENT_VM_STATE_STARTING)
         casement_vm_set_state (self, CASEMENT_VM_STATE_STOPPING);
     }
   else if (g_str_equal (name, "STOP"))
     {
+      casement_vm_stop_boot_keys (self);
       if (self->state == CASEMENT_VM_STATE_RUNNING)
         casement_vm_set_state (self, CASEMENT_VM_STATE_PAUSED);
 
@@ -956,6 +1396,13 @@ on_qmp_event (CasementQmpClient *qmp,
     {
       if (self->state == CASEMENT_VM_STATE_PAUSED)
         casement_vm_set_state (self, CASEMENT_VM_STATE_RUNNING);
+    }
+  else if (g_str_equal (name, "RESET"))
+    {
+      /* Setup reboots once it has copied Windows to the disk, and the
+       * disc's prompt shows again: this time it must go unanswered, so
+       * that the firmware moves on to the disk and Setup goes on there. */
+      casement_vm_stop_boot_keys (self);
     }
 }
 
@@ -1425,6 +1872,7 @@ casement_vm_follow (CasementVm        *self,
     }
 
   casement_vm_watch_virtiofsd (self);
+  casement_vm_watch_install (self);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1456,6 +1904,7 @@ typedef struct
   CasementShareMethod share;
   GPid                virtiofsd_pid;
   StartStep           step;
+  gint64              spawned_at;     /* when QEMU was started, monotonic µs */
   int                 lock_fd;        /* held until the start is over */
   goffset             log_offset;
   gint64              deadline;
@@ -2143,6 +2592,7 @@ start_spawn_qemu (GTask *task)
   g_set_object (&self->qemu, process);
   self->pid = pid;
   self->log_offset = data->log_offset;
+  data->spawned_at = g_get_monotonic_time ();
 
   start_wait_for_socket (task, process, casement_vm_qmp_socket_name (self), "QEMU");
 }
@@ -2177,6 +2627,15 @@ start_query_status_cb (GObject      *object,
   self->virtiofsd_pid = data->virtiofsd_pid;
   casement_vm_follow (self, data->qmp, self->pid, status);
   casement_vm_set_last_error (self, NULL);
+  /* Only here, not on attach: the prompt belongs to the first seconds of
+   * a QEMU this process started. */
+  if (self->state == CASEMENT_VM_STATE_RUNNING)
+    casement_vm_begin_boot_keys (self,
+                                 self->boot_key_window >= 0
+                                 ? (guint) self->boot_key_window
+                                 : casement_vm_boot_key_seconds (data->config,
+                                                                 casement_host_get_kvm_usable (data->host)),
+                                 data->spawned_at);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -3980,6 +4439,61 @@ casement_vm_dup_runtime_dir (CasementVm  *self,
   return casement_util_dup_vm_runtime_dir (self->slug, error);
 }
 
+/**
+ * casement_vm_get_install_poll_interval:
+ *
+ * Returns: how often, in seconds, the guest agent is asked whether an
+ *   express install has finished
+ */
+guint
+casement_vm_get_install_poll_interval (CasementVm *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM (self), 0);
+
+  return self->install_poll_interval;
+}
+
+void
+casement_vm_set_install_poll_interval (CasementVm *self,
+                                       guint       seconds)
+{
+  g_return_if_fail (CASEMENT_IS_VM (self));
+  g_return_if_fail (seconds > 0);
+
+  if (self->install_poll_interval == seconds)
+    return;
+
+  self->install_poll_interval = seconds;
+  if (self->install_poll_id != 0)
+    {
+      g_source_remove (self->install_poll_id);
+      self->install_poll_id = g_timeout_add_seconds (seconds, install_poll_cb, self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INSTALL_POLL_INTERVAL]);
+}
+
+int
+casement_vm_get_boot_key_window (CasementVm *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM (self), -1);
+
+  return self->boot_key_window;
+}
+
+void
+casement_vm_set_boot_key_window (CasementVm *self,
+                                 int         seconds)
+{
+  g_return_if_fail (CASEMENT_IS_VM (self));
+  g_return_if_fail (seconds >= -1);
+
+  if (self->boot_key_window == seconds)
+    return;
+
+  self->boot_key_window = seconds;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOOT_KEY_WINDOW]);
+}
+
 static void
 casement_vm_dispose (GObject *object)
 {
@@ -4066,6 +4580,14 @@ casement_vm_get_property (GObject    *object,
       g_value_set_string (value, self->share_problem);
       break;
 
+    case PROP_BOOT_KEY_WINDOW:
+      g_value_set_int (value, self->boot_key_window);
+      break;
+
+    case PROP_INSTALL_POLL_INTERVAL:
+      g_value_set_uint (value, self->install_poll_interval);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -4091,6 +4613,14 @@ casement_vm_set_property (GObject      *object,
 
     case PROP_CLI:
       self->cli = g_value_get_boolean (value);
+      break;
+
+    case PROP_BOOT_KEY_WINDOW:
+      casement_vm_set_boot_key_window (self, g_value_get_int (value));
+      break;
+
+    case PROP_INSTALL_POLL_INTERVAL:
+      casement_vm_set_install_poll_interval (self, g_value_get_uint (value));
       break;
 
     default:
@@ -4158,7 +4688,33 @@ casement_vm_class_init (CasementVmClass *klass)
                          NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /* Seconds from QEMU's start during which Enter is pressed once a
+   * second; -1 leaves it to casement_vm_boot_key_seconds(). */
+  properties[PROP_BOOT_KEY_WINDOW] =
+    g_param_spec_int ("boot-key-window", NULL, NULL,
+                      -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_INSTALL_POLL_INTERVAL] =
+    g_param_spec_uint ("install-poll-interval", NULL, NULL,
+                       1, G_MAXUINT, CASEMENT_VM_DEFAULT_INSTALL_POLL_INTERVAL,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CasementVm::install-finished:
+   * @self: a #CasementVm
+   *
+   * The express install has run its last step: the answer medium is
+   * ejected and deleted, and #CasementVm:config says installed.
+   */
+  signals[INSTALL_FINISHED] =
+    g_signal_new ("install-finished",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -4166,4 +4722,6 @@ casement_vm_init (CasementVm *self)
 {
   self->cancellable = g_cancellable_new ();
   self->virtiofsd_pidfd = -1;
+  self->boot_key_window = -1;
+  self->install_poll_interval = CASEMENT_VM_DEFAULT_INSTALL_POLL_INTERVAL;
 }

@@ -57,6 +57,9 @@ typedef enum
 
 /* Default time a guest gets to power off after the ACPI request. */
 #define CASEMENT_VM_DEFAULT_SHUTDOWN_TIMEOUT 60
+/* Default seconds between two questions to the guest agent whether an
+ * express install has finished. */
+#define CASEMENT_VM_DEFAULT_INSTALL_POLL_INTERVAL 30
 
 typedef struct
 {
@@ -74,6 +77,15 @@ GQuark               casement_vm_error_quark               (void) G_GNUC_CONST;
 
 void                 casement_vm_snapshot_free             (CasementVmSnapshot   *snapshot);
 
+/* The express install's boot prompt ("Press any key to boot from CD or
+ * DVD"): pure policy. How many seconds from QEMU's start Enter should be
+ * pressed, once a second, for @config under KVM (@kvm) or TCG; 0 when its
+ * first boot shows no such prompt. A start applies it (unless the
+ * "boot-key-window" property overrides it) and stops early on a pause, a
+ * reset (Setup's reboot, which must boot the disk) or the end of QEMU. */
+guint                casement_vm_boot_key_seconds          (CasementVmConfig     *config,
+                                                            gboolean              kvm);
+
 /* One object per VM folder of @store. Nothing is read or started here:
  * call casement_vm_attach_async() to find a VM that already runs (after an
  * app restart), or casement_vm_start_async(). */
@@ -89,7 +101,8 @@ const char          *casement_vm_get_slug                  (CasementVm          
 CasementVmStore     *casement_vm_get_store                 (CasementVm           *self);
 CasementVmState      casement_vm_get_state                 (CasementVm           *self);
 /* The settings the running VM was started with (vm.json as read at start
- * or attach); NULL before either. */
+ * or attach, or as saved when an express install finished); NULL before
+ * either. */
 CasementVmConfig    *casement_vm_get_config                (CasementVm           *self);
 /* The live QMP connection (qmp.sock) while RUNNING or PAUSED, else NULL. */
 CasementQmpClient   *casement_vm_get_qmp_client            (CasementVm           *self);
@@ -111,6 +124,21 @@ const char          *casement_vm_get_share_problem         (CasementVm          
 char                *casement_vm_dup_vm_dir                (CasementVm           *self);
 char                *casement_vm_dup_runtime_dir           (CasementVm           *self,
                                                             GError              **error);
+
+/* While a VM with an answer medium (express install) and not yet
+ * installed runs, the guest agent is asked every @seconds whether the
+ * install wrote CASEMENT_UNATTEND_DONE_MARKER. Once it has: the cd-unattend
+ * medium is ejected, vm.json says installed and no answer medium, the
+ * medium (it holds the password) is deleted, "config" is notified with
+ * the saved settings and "install-finished" is emitted. */
+guint                casement_vm_get_install_poll_interval (CasementVm           *self);
+void                 casement_vm_set_install_poll_interval (CasementVm           *self,
+                                                            guint                 seconds);
+/* Overrides casement_vm_boot_key_seconds() for the next starts: @seconds
+ * of Enter presses, 0 for none; -1 (the default) for the policy. */
+int                  casement_vm_get_boot_key_window       (CasementVm           *self);
+void                 casement_vm_set_boot_key_window       (CasementVm           *self,
+                                                            int                   seconds);
 
 /* Starts the VM: helpers (swtpm, virtiofsd), then QEMU in its own session
  * so that it outlives this process. Completes once QMP answers, in
