@@ -117,6 +117,12 @@ casement_vm_window_add_toast (CasementVmWindow *self,
 }
 
 static void
+casement_vm_window_install_finished (CasementVmWindow *self)
+{
+  casement_vm_window_add_toast (self, adw_toast_new (_("Windows is installed. The answer disc with your password was removed.")));
+}
+
+static void
 casement_vm_window_toast_error (CasementVmWindow *self,
                                 const char       *what,
                                 const GError     *error)
@@ -993,6 +999,8 @@ casement_vm_window_constructed (GObject *object)
                            G_CALLBACK (casement_vm_window_update), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->vm, "notify::share-problem",
                            G_CALLBACK (casement_vm_window_share_problem), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->vm, "install-finished",
+                           G_CALLBACK (casement_vm_window_install_finished), self, G_CONNECT_SWAPPED);
   casement_vm_window_update (self);
   casement_vm_window_share_problem (self);
 }

@@ -516,7 +516,12 @@ cmd_host (int    argc,
   g_print (_("qemu-img:    %s\n"), or_missing (casement_host_get_qemu_img_path (host)));
   g_print (_("CPU:         %s, %u threads\n"), vendor_name (casement_host_get_cpu_vendor (host)),
            casement_host_get_cpu_threads (host));
-  g_print (_("Memory:      %" G_GUINT64_FORMAT " MiB\n"), casement_host_get_memory_mib (host));
+  {
+    /* A format macro inside _() would hide the string from xgettext. */
+    g_autofree char *mib = g_strdup_printf ("%" G_GUINT64_FORMAT, casement_host_get_memory_mib (host));
+
+    g_print (_("Memory:      %s MiB\n"), mib);
+  }
   if (casement_host_get_kvm_usable (host))
     g_print (_("Accelerator: KVM\n"));
   else
