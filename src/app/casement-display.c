@@ -46,6 +46,15 @@
 /* Scancodes go up to 0x1ff (E0 keys are 0x100 | code). */
 #define N_SCANCODES 0x200
 
+/* Held keys carry this bit when they are releases. */
+#define KEY_EVENT_RELEASE 0x10000
+
+/* The SPICE server reports the guest's lock state at the latest 2 s after
+ * a change request (its KEY_MODIFIERS_TTL); past this (counted once the
+ * inputs channel is open), a guest that never answers gets the held keys
+ * anyway. */
+#define LOCKS_SETTLE_TIMEOUT_MS 3000
+
 /* The guest's 32-bit pixels as bytes in memory. Frames have their alpha
  * forced opaque, so premultiplied is the same and spares GTK a conversion
  * on every upload; cursors have real alpha. */
@@ -84,6 +93,7 @@ struct _CasementDisplay
   GPtrArray            *tile_surfaces;    /* cairo_surface_t, cairo renderer */
   GCancellable         *clipboard_cancellable;
   CasementX11Presenter *presenter;        /* software path on X11, while realized */
+  GArray               *held_keys;        /* guint scancode | KEY_EVENT_RELEASE */
 
   /* Borrowed references */
   GtkGLArea            *gl_area;          /* child of overlay */
@@ -110,6 +120,8 @@ struct _CasementDisplay
   guint                 resize_timeout_id;
   guint                 grab_hint_timeout_id;
   guint                 present_tick_id;
+  guint                 locks_timeout_id;   /* a lock change is on its way */
+  guint                 locks_requested;    /* SPICE_INPUTS_* last asked for */
   int                   requested_width;
   int                   requested_height;
   int                   allocated_width;
@@ -131,6 +143,7 @@ struct _CasementDisplay
   guint                 host_owns_clipboard : 2;
   guint                 shared_folder_read_only : 1;
   guint                 covered : 1;
+  guint                 inputs_open : 1;
 };
 
 G_DEFINE_FINAL_TYPE (CasementDisplay, casement_display, GTK_TYPE_WIDGET)
@@ -1131,12 +1144,80 @@ casement_display_set_key_pressed (CasementDisplay *self,
     self->pressed_keys[scancode / 8] &= ~(1 << (scancode % 8));
 }
 
+static void
+casement_display_send_key (CasementDisplay *self,
+                           guint            scancode,
+                           gboolean         pressed)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+  g_assert (self->inputs_channel != NULL);
+
+  if (pressed)
+    spice_inputs_channel_key_press (self->inputs_channel, scancode);
+  else
+    spice_inputs_channel_key_release (self->inputs_channel, scancode);
+}
+
+/* Sends the keys typed while the guest took on a new lock state, in the
+ * order they were typed. */
+static void
+casement_display_flush_held_keys (CasementDisplay *self)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  g_clear_handle_id (&self->locks_timeout_id, g_source_remove);
+
+  if (self->held_keys->len > 0)
+    g_debug ("Sending %u held key events", self->held_keys->len);
+
+  for (guint i = 0; i < self->held_keys->len && self->inputs_channel != NULL; i++)
+    {
+      guint event = g_array_index (self->held_keys, guint, i);
+
+      casement_display_send_key (self, event & ~KEY_EVENT_RELEASE, !(event & KEY_EVENT_RELEASE));
+    }
+
+  g_array_set_size (self->held_keys, 0);
+}
+
+/* QEMU makes a lock change a Caps/Num/Scroll Lock press in the guest's
+ * keyboard, which the guest answers by setting its LEDs. Keys typed while
+ * a change is on its way wait until the guest reports the new state. The
+ * first change goes with the inputs channel's opening, which comes after
+ * the first frame: spice-client-glib drops keys sent before it. */
+static void
+casement_display_key_event (CasementDisplay *self,
+                            guint            scancode,
+                            gboolean         pressed)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+  g_assert (scancode > 0 && scancode < N_SCANCODES);
+
+  casement_display_set_key_pressed (self, scancode, pressed);
+
+  if (self->locks_timeout_id != 0)
+    {
+      guint event = scancode | (pressed ? 0 : KEY_EVENT_RELEASE);
+
+      g_debug ("Key 0x%x %s held until the guest has lock state 0x%x",
+               scancode, pressed ? "down" : "up", self->locks_requested);
+      g_array_append_val (self->held_keys, event);
+      return;
+    }
+
+  g_debug ("Key 0x%x %s", scancode, pressed ? "down" : "up");
+  casement_display_send_key (self, scancode, pressed);
+}
+
 /* A key held while focus moves away would stay down in the guest forever
  * (its release goes to another window), so release everything we pressed. */
 static void
 casement_display_release_keys (CasementDisplay *self)
 {
   g_assert (CASEMENT_IS_DISPLAY (self));
+
+  /* What was typed goes first, so that its presses and releases pair up. */
+  casement_display_flush_held_keys (self);
 
   for (guint scancode = 0; scancode < N_SCANCODES; scancode++)
     {
@@ -1152,21 +1233,35 @@ casement_display_release_keys (CasementDisplay *self)
     }
 }
 
-static void
-casement_display_sync_key_locks (CasementDisplay *self)
+static gboolean
+casement_display_locks_timeout (gpointer user_data)
 {
-  GdkDevice *keyboard;
-  guint locks = 0;
-  guint guest_locks = 0;
+  CasementDisplay *self = user_data;
 
   g_assert (CASEMENT_IS_DISPLAY (self));
 
-  if (self->inputs_channel == NULL)
-    return;
+  /* Keys sent before the channel is open are dropped on the floor. */
+  if (!self->inputs_open)
+    return G_SOURCE_CONTINUE;
+
+  self->locks_timeout_id = 0;
+  g_debug ("The guest did not report lock state 0x%x in time", self->locks_requested);
+  casement_display_flush_held_keys (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static guint
+casement_display_get_host_locks (CasementDisplay *self)
+{
+  GdkDevice *keyboard;
+  guint locks = 0;
+
+  g_assert (CASEMENT_IS_DISPLAY (self));
 
   keyboard = gdk_seat_get_keyboard (gdk_display_get_default_seat (gtk_widget_get_display (GTK_WIDGET (self))));
   if (keyboard == NULL)
-    return;
+    return 0;
 
   if (gdk_device_get_caps_lock_state (keyboard))
     locks |= SPICE_INPUTS_CAPS_LOCK;
@@ -1175,12 +1270,80 @@ casement_display_sync_key_locks (CasementDisplay *self)
   if (gdk_device_get_scroll_lock_state (keyboard))
     locks |= SPICE_INPUTS_SCROLL_LOCK;
 
-  g_object_get (self->inputs_channel, "key-modifiers", &guest_locks, NULL);
-  if (locks != guest_locks)
-    {
-      g_debug ("Syncing lock keys 0x%x (guest had 0x%x)", locks, guest_locks);
-      spice_inputs_channel_set_key_locks (self->inputs_channel, locks);
-    }
+  return locks;
+}
+
+/* The server turns the request into lock key presses for the locks that
+ * differ from what it believes the guest has; key events wait until the
+ * guest reports the new state. */
+static void
+casement_display_request_locks (CasementDisplay *self,
+                                guint            locks)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+  g_assert (self->inputs_channel != NULL);
+
+  g_debug ("Asking the guest for lock state 0x%x", locks);
+  spice_inputs_channel_set_key_locks (self->inputs_channel, locks);
+  self->locks_requested = locks;
+  g_clear_handle_id (&self->locks_timeout_id, g_source_remove);
+  self->locks_timeout_id = g_timeout_add (LOCKS_SETTLE_TIMEOUT_MS, casement_display_locks_timeout, self);
+}
+
+static void
+casement_display_sync_key_locks (CasementDisplay *self)
+{
+  guint locks;
+  int guest_locks = 0;
+
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  if (self->inputs_channel == NULL)
+    return;
+
+  locks = casement_display_get_host_locks (self);
+
+  /* While a change is on its way the guest's last report is stale: asking
+   * again against it has the server press a lock key a second time
+   * whenever a guest LED report from before the change came in between,
+   * which leaves that lock the other way round from the host's. */
+  if (self->locks_timeout_id != 0)
+    guest_locks = self->locks_requested;
+  else
+    g_object_get (self->inputs_channel, "key-modifiers", &guest_locks, NULL);
+
+  if (locks != (guint) guest_locks)
+    casement_display_request_locks (self, locks);
+}
+
+static void
+casement_display_inputs_event (SpiceChannel      *channel,
+                               SpiceChannelEvent  event,
+                               CasementDisplay   *self)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  self->inputs_open = event == SPICE_CHANNEL_OPENED;
+}
+
+/* The server reports the guest's lock state when the channel opens (as it
+ * was before our request), each time the guest sets its keyboard LEDs,
+ * and 2 s after a request. */
+static void
+casement_display_inputs_modifiers (SpiceInputsChannel *channel,
+                                   CasementDisplay    *self)
+{
+  int guest_locks = 0;
+
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  g_object_get (channel, "key-modifiers", &guest_locks, NULL);
+  g_debug ("The guest reports lock state 0x%x", guest_locks);
+
+  /* A report of a part-way state (one of two locks toggled) keeps the
+   * keys waiting. */
+  if (self->locks_timeout_id != 0 && (guint) guest_locks == self->locks_requested)
+    casement_display_flush_held_keys (self);
 }
 
 static void
@@ -1296,9 +1459,7 @@ casement_display_key_pressed (GtkEventControllerKey *controller,
       return TRUE;
     }
 
-  g_debug ("Key 0x%x down (keycode %u)", scancode, keycode);
-  casement_display_set_key_pressed (self, scancode, TRUE);
-  spice_inputs_channel_key_press (self->inputs_channel, scancode);
+  casement_display_key_event (self, scancode, TRUE);
 
   return TRUE;
 }
@@ -1315,13 +1476,10 @@ casement_display_key_released (GtkEventControllerKey *controller,
   g_assert (CASEMENT_IS_DISPLAY (self));
 
   scancode = casement_keymap_keycode_to_xt (keycode);
-  if (scancode == 0 || !casement_display_key_is_pressed (self, scancode))
+  if (scancode == 0 || !casement_display_key_is_pressed (self, scancode) || self->inputs_channel == NULL)
     return;
 
-  g_debug ("Key 0x%x up", scancode);
-  casement_display_set_key_pressed (self, scancode, FALSE);
-  if (self->inputs_channel != NULL)
-    spice_inputs_channel_key_release (self->inputs_channel, scancode);
+  casement_display_key_event (self, scancode, FALSE);
 }
 
 static void
@@ -1919,17 +2077,6 @@ casement_display_main_event (SpiceChannel      *channel,
 }
 
 static void
-casement_display_inputs_event (SpiceChannel      *channel,
-                               SpiceChannelEvent  event,
-                               CasementDisplay   *self)
-{
-  g_assert (CASEMENT_IS_DISPLAY (self));
-
-  if (event == SPICE_CHANNEL_OPENED)
-    casement_display_sync_key_locks (self);
-}
-
-static void
 casement_display_display_event (SpiceChannel      *channel,
                                 SpiceChannelEvent  event,
                                 CasementDisplay   *self)
@@ -1997,6 +2144,14 @@ casement_display_channel_new (SpiceSession    *session,
       self->inputs_channel = g_object_ref (SPICE_INPUTS_CHANNEL (channel));
       g_signal_connect_object (channel, "channel-event",
                                G_CALLBACK (casement_display_inputs_event), self, 0);
+      g_signal_connect_object (channel, "inputs-modifiers",
+                               G_CALLBACK (casement_display_inputs_modifiers), self, 0);
+      /* The frame shows before this channel opens, and spice-client-glib
+       * drops keys sent before that; its "key-modifiers" only holds the
+       * guest's locks once the server's first report is in. So the host's
+       * locks go with the channel's opening, and typed keys wait for the
+       * report that the guest has them. */
+      casement_display_request_locks (self, casement_display_get_host_locks (self));
       spice_channel_connect (channel);
       return;
     }
@@ -2042,6 +2197,9 @@ casement_display_channel_destroy (SpiceSession    *session,
     {
       g_signal_handlers_disconnect_by_data (channel, self);
       g_clear_object (&self->inputs_channel);
+      self->inputs_open = FALSE;
+      casement_display_flush_held_keys (self);
+      memset (self->pressed_keys, 0, sizeof self->pressed_keys);
     }
   else if ((gpointer) channel == (gpointer) self->cursor_channel)
     {
@@ -2097,6 +2255,7 @@ casement_display_close_session (CasementDisplay *self)
   self->primary_data = NULL;
   self->primary_width = self->primary_height = self->primary_stride = 0;
   self->primary_marked = FALSE;
+  self->inputs_open = FALSE;
   self->button_mask = 0;
   self->host_owns_clipboard = 0;
   self->guest_owns_clipboard = 0;
@@ -2478,6 +2637,7 @@ casement_display_finalize (GObject *object)
   g_clear_pointer (&self->unix_path, g_free);
   g_clear_pointer (&self->shared_folder, g_free);
   g_clear_pointer (&self->last_error, g_free);
+  g_clear_pointer (&self->held_keys, g_array_unref);
 
   G_OBJECT_CLASS (casement_display_parent_class)->finalize (object);
 }
@@ -2670,6 +2830,7 @@ casement_display_init (CasementDisplay *self)
   self->resize_guest = TRUE;
   self->clipboard_sharing = TRUE;
   self->clipboard_cancellable = g_cancellable_new ();
+  self->held_keys = g_array_new (FALSE, FALSE, sizeof (guint));
   self->state = CASEMENT_DISPLAY_STATE_DISCONNECTED;
   casement_display_set_release_shortcut (self, "<Control><Alt>g");
 
