@@ -27,6 +27,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "casement-test-util.h"
+
 typedef struct
 {
   char *home;      /* temporary XDG_DATA_HOME and friends */
@@ -87,35 +89,10 @@ fixture_setup (Fixture       *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_remove (path);
-      return;
-    }
-
-  while ((name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-
-  g_rmdir (path);
-}
-
-static void
 fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
-  remove_tree (fixture->home);
+  casement_test_remove_tree (fixture->home);
   g_free (fixture->home);
   g_free (fixture->media);
   g_free (fixture->iso);

@@ -26,7 +26,6 @@
 
 #include "config.h"
 
-#include <signal.h>
 
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
@@ -35,6 +34,8 @@
 #include "casement-guest-agent.h"
 #include "casement-qemu-command.h"
 #include "casement-test-guest.h"
+#include "casement-test-util.h"
+#include "casement-test-vm.h"
 #include "casement-unattend.h"
 #include "casement-vm.h"
 
@@ -42,66 +43,6 @@
 #define STEP_TIMEOUT_S 60
 
 static CasementHost *host;
-
-/* VMs outlive the process that started them by design: an aborted test
- * kills its QEMUs, found by the test's private data folder in their
- * command line. */
-static GPid started_pids[16];
-static volatile sig_atomic_t n_started_pids;
-
-static void
-on_fatal_signal (int sig)
-{
-  for (int i = 0; i < n_started_pids; i++)
-    kill (started_pids[i], SIGKILL);
-
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
-static gboolean
-timeout_flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-await_result (GAsyncResult **result,
-              guint          timeout_s,
-              const char    *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (timeout_s, timeout_flag_cb, &timed_out);
-
-  while (*result == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (timed_out)
-    g_error ("Timed out after %u s waiting for %s", timeout_s, what);
-  g_source_remove (id);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 /* ------------------------------------------------------------------ */
 /* The boot-key policy                                                 */
@@ -232,14 +173,8 @@ static void
 peer_join (Peer    *peer,
            GThread *thread)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (STEP_TIMEOUT_S, timeout_flag_cb, &timed_out);
-
-  while (!g_atomic_int_get (&peer->done) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("The peer did not see the connection end");
-  g_source_remove (id);
+  CASEMENT_TEST_WAIT_UNTIL (g_atomic_int_get (&peer->done), STEP_TIMEOUT_S,
+                            "the peer to see the connection end");
   g_thread_join (thread);
 }
 
@@ -287,7 +222,7 @@ peer_clear (Peer       *peer,
 static void
 assert_finalize_agent (CasementGuestAgent *agent)
 {
-  spin (100);
+  casement_test_spin (100);
   g_assert_finalize_object (agent);
 }
 
@@ -298,8 +233,8 @@ agent_connect (CasementGuestAgent  *agent,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_guest_agent_connect_async (agent, path, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "guest agent connect");
+  casement_guest_agent_connect_async (agent, path, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "guest agent connect");
   return casement_guest_agent_connect_finish (agent, result, error);
 }
 
@@ -311,8 +246,8 @@ agent_execute (CasementGuestAgent  *agent,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_guest_agent_execute_async (agent, command, NULL, cancellable, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, command);
+  casement_guest_agent_execute_async (agent, command, NULL, cancellable, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, command);
   return casement_guest_agent_execute_finish (agent, result, error);
 }
 
@@ -440,11 +375,11 @@ test_install_agent_absent (void)
     g_autoptr(GAsyncResult) result = NULL;
 
     casement_guest_agent_execute_async (agent, "guest-ping", NULL, cancellable,
-                                        store_result_cb, &result);
-    spin (200);
+                                        casement_test_store_result_cb, &result);
+    casement_test_spin (200);
     g_assert_null (result);
     g_cancellable_cancel (cancellable);
-    await_result (&result, STEP_TIMEOUT_S, "cancelled guest-ping");
+    casement_test_await_result (&result, STEP_TIMEOUT_S, "cancelled guest-ping");
     reply = casement_guest_agent_execute_finish (agent, result, &error);
     g_assert_null (reply);
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -470,8 +405,8 @@ create_vm (CasementVmStore *store,
   g_autoptr(GError) error = NULL;
   char *slug;
 
-  casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "VM creation");
+  casement_vm_store_create_async (store, config, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "VM creation");
   slug = casement_vm_store_create_finish (store, result, &error);
   g_assert_no_error (error);
 
@@ -484,53 +419,29 @@ vm_start (CasementVm *vm)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  casement_vm_start_async (vm, host, NULL, store_result_cb, &result);
-  await_result (&result, BOOT_TIMEOUT_S, "start");
+  casement_vm_start_async (vm, host, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S, "start");
   casement_vm_start_finish (vm, result, &error);
   g_assert_no_error (error);
-
-  if (n_started_pids < (int) G_N_ELEMENTS (started_pids))
-    started_pids[n_started_pids++] = casement_vm_get_pid (vm);
 }
 
-#define SIMPLE_CONTROL(name)                                                     \
-  static void                                                                    \
-  vm_##name (CasementVm *vm)                                                     \
-  {                                                                              \
-    g_autoptr(GAsyncResult) result = NULL;                                       \
-    g_autoptr(GError) error = NULL;                                              \
-                                                                                 \
-    casement_vm_##name##_async (vm, NULL, store_result_cb, &result);             \
-    await_result (&result, STEP_TIMEOUT_S, #name);                               \
-    casement_vm_##name##_finish (vm, result, &error);                            \
-    g_assert_no_error (error);                                                   \
+#define SIMPLE_CONTROL(name)                                                       \
+  static void                                                                      \
+  vm_##name (CasementVm *vm)                                                       \
+  {                                                                                \
+    g_autoptr(GAsyncResult) result = NULL;                                         \
+    g_autoptr(GError) error = NULL;                                                \
+                                                                                   \
+    casement_vm_##name##_async (vm, NULL, casement_test_store_result_cb, &result); \
+    casement_test_await_result (&result, STEP_TIMEOUT_S, #name);                   \
+    casement_vm_##name##_finish (vm, result, &error);                              \
+    g_assert_no_error (error);                                                     \
   }
 
 SIMPLE_CONTROL (pause)
 SIMPLE_CONTROL (resume)
 SIMPLE_CONTROL (reset)
 SIMPLE_CONTROL (force_off)
-
-static char *
-vm_file (CasementVm *vm,
-         const char *name)
-{
-  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
-
-  return g_build_filename (vm_dir, name, NULL);
-}
-
-static void
-wait_serial (CasementVm *vm,
-             const char *regex,
-             guint       timeout_s)
-{
-  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
-  g_autoptr(GError) error = NULL;
-
-  casement_test_guest_wait_serial (serial, regex, timeout_s * 1000, NULL, &error);
-  g_assert_no_error (error);
-}
 
 /* Lines of the serial log matching @regex, counted after the @after-th
  * line that contains "TG: init" (0: from the start). */
@@ -539,7 +450,7 @@ count_serial (CasementVm *vm,
               const char *regex,
               guint       after)
 {
-  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
+  g_autofree char *serial = casement_test_vm_file (vm, CASEMENT_VM_SERIAL_LOG);
   g_autofree char *contents = NULL;
   g_autoptr(GRegex) re = g_regex_new (regex, 0, 0, NULL);
   g_auto(GStrv) lines = NULL;
@@ -562,29 +473,12 @@ count_serial (CasementVm *vm,
   return count;
 }
 
-static JsonNode *
-qmp_execute (CasementVm *vm,
-             const char *command)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonNode *reply;
-
-  casement_qmp_client_execute_async (casement_vm_get_qmp_client (vm), command, NULL, NULL,
-                                     store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, command);
-  reply = casement_qmp_client_execute_finish (casement_vm_get_qmp_client (vm), result, &error);
-  g_assert_no_error (error);
-
-  return reply;
-}
-
 /* Whether the drive of qdev @id holds a medium, from QEMU's query-block. */
 static gboolean
 drive_has_medium (CasementVm *vm,
                   const char *id)
 {
-  g_autoptr(JsonNode) reply = qmp_execute (vm, "query-block");
+  g_autoptr(JsonNode) reply = casement_test_vm_qmp (vm, "query-block", STEP_TIMEOUT_S);
   JsonArray *drives = json_node_get_array (reply);
 
   for (guint i = 0; i < json_array_get_length (drives); i++)
@@ -625,7 +519,7 @@ vm_end (CasementVm *vm)
               memmem (cmdline, len, vm_dir, strlen (vm_dir)) != NULL;
       if (!alive && !g_file_test (run_dir, G_FILE_TEST_EXISTS))
         break;
-      spin (100);
+      casement_test_spin (100);
     }
   g_assert_false (alive);
   g_assert_false (g_file_test (run_dir, G_FILE_TEST_EXISTS));
@@ -648,8 +542,8 @@ write_answer_medium (const char *vm_dir)
 
   casement_unattend_write_medium_async ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
                                         "<unattend xmlns=\"urn:schemas-microsoft-com:unattend\"/>\n",
-                                        NULL, dir, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "answer medium");
+                                        NULL, dir, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "answer medium");
   medium = casement_unattend_write_medium_finish (result, &error);
   g_assert_no_error (error);
 
@@ -674,8 +568,6 @@ test_install_finish (void)
   g_autofree char *medium_path = NULL;
   guint finished = 0;
   gint64 begin;
-  gboolean timed_out = FALSE;
-  guint timeout_id;
 
   /* The marker comes 8 s after qemu-ga started: several checks find the
    * agent answering and the marker missing first. */
@@ -699,11 +591,11 @@ test_install_finish (void)
   g_signal_connect (vm, "install-finished", G_CALLBACK (on_install_finished), &finished);
 
   vm_start (vm);
-  wait_serial (vm, "TG: cd sr1 label=", BOOT_TIMEOUT_S);
-  wait_serial (vm, "TG: qga started", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: cd sr1 label=", BOOT_TIMEOUT_S, NULL);
+  casement_test_vm_wait_serial (vm, "TG: qga started", BOOT_TIMEOUT_S, NULL);
 
   /* Before the marker: checks run, nothing changes. */
-  spin (4000);
+  casement_test_spin (4000);
   g_assert_cmpuint (count_serial (vm, "TG: marker written", 0), ==, 0);
   g_assert_cmpuint (finished, ==, 0);
   g_assert_true (drive_has_medium (vm, "cd-unattend"));
@@ -714,13 +606,9 @@ test_install_finish (void)
   g_assert_cmpstr (casement_vm_config_get_unattend_media (saved), ==, CASEMENT_UNATTEND_MEDIUM_NAME);
   g_clear_object (&saved);
 
-  wait_serial (vm, "TG: marker written", STEP_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: marker written", STEP_TIMEOUT_S, NULL);
   begin = g_get_monotonic_time ();
-  timeout_id = g_timeout_add_seconds (STEP_TIMEOUT_S, timeout_flag_cb, &timed_out);
-  while (finished == 0 && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (timeout_id);
+  CASEMENT_TEST_WAIT_UNTIL (finished != 0, STEP_TIMEOUT_S, "the install to finish");
   g_test_message ("marker written → install finished: %.1f s (poll interval 1 s)",
                   (g_get_monotonic_time () - begin) / (double) G_USEC_PER_SEC);
   /* A few ticks at most (the serial log is read every so often too). */
@@ -729,7 +617,7 @@ test_install_finish (void)
 
   /* QEMU's drive is empty, and the guest saw the medium go. */
   g_assert_false (drive_has_medium (vm, "cd-unattend"));
-  wait_serial (vm, "TG: cd sr1 size=0", STEP_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: cd sr1 size=0", STEP_TIMEOUT_S, NULL);
 
   /* vm.json says installed, with no answer medium, and the medium with
    * the password is gone; the VM's config says the same. */
@@ -742,7 +630,7 @@ test_install_finish (void)
   g_assert_null (casement_vm_config_get_unattend_media (casement_vm_get_config (vm)));
 
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
-  spin (2000);
+  casement_test_spin (2000);
   g_assert_cmpuint (finished, ==, 1);
 
   vm_end (vm);
@@ -778,10 +666,10 @@ test_install_no_agent (void)
   casement_vm_set_install_poll_interval (vm, 1);
   g_signal_connect (vm, "install-finished", G_CALLBACK (on_install_finished), &finished);
   vm_start (vm);
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* Each check waits the agent's timeout (5 s) for a sync reply. */
-  spin (12000);
+  casement_test_spin (12000);
   g_assert_cmpuint (finished, ==, 0);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   g_assert_null (casement_vm_get_last_error (vm));
@@ -823,8 +711,8 @@ test_install_boot_keys (void)
   g_assert_no_error (error);
   g_assert_cmpuint (casement_vm_boot_key_seconds (config, FALSE), ==, 0);
   vm_start (vm);
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
-  spin (6000);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
+  casement_test_spin (6000);
   g_assert_cmpuint (count_serial (vm, ENTER_LINE, 0), ==, 0);
   vm_end (vm);
 
@@ -833,15 +721,15 @@ test_install_boot_keys (void)
   casement_vm_set_boot_key_window (vm, 60);
   started = g_get_monotonic_time ();
   vm_start (vm);
-  wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S, NULL);
   g_test_message ("first Enter seen by the guest %.1f s after the start",
                   (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC);
   while (g_get_monotonic_time () < started + 62 * G_USEC_PER_SEC)
-    spin (250);
+    casement_test_spin (250);
   seen = count_serial (vm, ENTER_LINE, 0);
   g_test_message ("Enter lines within the 60 s window: %u", seen);
   g_assert_cmpuint (seen, >=, 3);
-  spin (4000);
+  casement_test_spin (4000);
   g_assert_cmpuint (count_serial (vm, ENTER_LINE, 0), ==, seen);
   vm_end (vm);
 
@@ -849,27 +737,27 @@ test_install_boot_keys (void)
    * key, however long the window. */
   casement_vm_set_boot_key_window (vm, 600);
   vm_start (vm);
-  wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S, NULL);
   vm_reset (vm);
   {
     gint64 deadline = g_get_monotonic_time () + BOOT_TIMEOUT_S * G_USEC_PER_SEC;
 
     while (count_serial (vm, "TG: ready", 0) < 2 && g_get_monotonic_time () < deadline)
-      spin (200);
+      casement_test_spin (200);
     g_assert_cmpuint (count_serial (vm, "TG: ready", 0), ==, 2);
   }
-  spin (5000);
+  casement_test_spin (5000);
   later = count_serial (vm, ENTER_LINE, 2);
   g_assert_cmpuint (later, ==, 0);
   vm_end (vm);
 
   /* So does a pause. */
   vm_start (vm);
-  wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S, NULL);
   vm_pause (vm);
   vm_resume (vm);
   seen = count_serial (vm, ENTER_LINE, 0);
-  spin (5000);
+  casement_test_spin (5000);
   /* One press may have been on its way while pausing. */
   g_assert_cmpuint (count_serial (vm, ENTER_LINE, 0), <=, seen + 1);
   vm_end (vm);
@@ -892,9 +780,7 @@ main (int   argc,
   host = casement_host_probe (NULL, &error);
   g_assert_no_error (error);
 
-  signal (SIGABRT, on_fatal_signal);
-  signal (SIGTERM, on_fatal_signal);
-  signal (SIGTRAP, on_fatal_signal);
+  casement_test_kill_on_abort (casement_test_guest_env_get_dir (env));
 
   g_test_add_func ("/Casement/Install/boot-key-policy", test_install_boot_key_policy);
   g_test_add_func ("/Casement/Install/agent-protocol", test_install_agent_protocol);

@@ -23,7 +23,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <gio/gio.h>
@@ -33,6 +32,7 @@
 
 #include "casement-qemu-command.h"
 #include "casement-qmp-client.h"
+#include "casement-test-util.h"
 
 /* Generous: the machine is shared, and TCG is slow to start. */
 #define WAIT_TIMEOUT_SECONDS 60
@@ -42,35 +42,9 @@
   "\"package\": \"Debian 1:7.2+dfsg-7\"}, \"capabilities\": [\"oob\"]}}"
 
 /* ---------------------------------------------------------------------------
- * Waiting on the main loop, with a deadline so a broken client fails the
- * test instead of hanging it.
+ * Waiting on the main loop (casement-test-util.h: with a deadline, so a
+ * broken client fails the test instead of hanging it).
  */
-
-static gboolean
-deadline_cb (gpointer user_data)
-{
-  gboolean *expired = user_data;
-
-  *expired = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-iterate_until (const gboolean *done,
-               const char     *what)
-{
-  gboolean expired = FALSE;
-  guint deadline;
-
-  deadline = g_timeout_add_seconds (WAIT_TIMEOUT_SECONDS, deadline_cb, &expired);
-  while (!*done && !expired)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (!*done)
-    g_error ("Timed out waiting for %s", what);
-
-  g_source_remove (deadline);
-}
 
 /* Lets finished operations (e.g. cancelled reads) release their objects. */
 static void
@@ -128,7 +102,7 @@ execute_sync (CasementQmpClient *client,
   Call call = { 0 };
 
   execute (client, command, NULL, NULL, &call);
-  iterate_until (&call.done, command);
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, command);
 
   if (call.error != NULL)
     g_propagate_error (error, g_steal_pointer (&call.error));
@@ -476,30 +450,12 @@ fixture_start (Fixture       *fixture,
 }
 
 static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  g_assert_null (*out);
-  *out = g_object_ref (result);
-}
-
-static void
 iterate_until_events (Fixture *fixture,
                       guint    n_events)
 {
-  gboolean expired = FALSE;
-  guint deadline;
+  g_autofree char *what = g_strdup_printf ("%u events", n_events);
 
-  deadline = g_timeout_add_seconds (WAIT_TIMEOUT_SECONDS, deadline_cb, &expired);
-  while (fixture->events->len < n_events && !expired)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (expired)
-    g_error ("Timed out waiting for %u events (got %u)", n_events, fixture->events->len);
-  g_source_remove (deadline);
+  CASEMENT_TEST_WAIT_UNTIL (fixture->events->len >= n_events, WAIT_TIMEOUT_SECONDS, what);
 }
 
 static gboolean
@@ -509,9 +465,8 @@ fixture_try_connect (Fixture  *fixture,
   g_autoptr(GAsyncResult) result = NULL;
 
   casement_qmp_client_connect_stream_async (fixture->client, fixture->client_stream, NULL,
-                                            store_result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+                                            casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, WAIT_TIMEOUT_SECONDS, "the handshake");
 
   return casement_qmp_client_connect_stream_finish (fixture->client, result, error);
 }
@@ -566,7 +521,7 @@ test_handshake (Fixture       *fixture,
 
   /* Before connecting, commands fail rather than queue forever. */
   execute (fixture->client, "query-status", NULL, NULL, &call);
-  iterate_until (&call.done, "query-status before connecting");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "query-status before connecting");
   g_assert_error (call.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
 
   casement_qmp_client_get_qemu_version (fixture->client, &major, &minor, &micro);
@@ -590,13 +545,13 @@ test_handshake (Fixture       *fixture,
   g_assert_no_error (error);
   arguments = json_node_copy (json_parser_get_root (parser));
   execute (fixture->client, "send-key", arguments, NULL, &call);
-  iterate_until (&call.done, "send-key");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "send-key");
   g_assert_no_error (call.error);
   g_assert_true (JSON_NODE_HOLDS_OBJECT (call.reply));
   g_assert_cmpuint (json_object_get_size (json_node_get_object (call.reply)), ==, 0);
 
   execute (fixture->client, "query-version", NULL, NULL, &call);
-  iterate_until (&call.done, "query-version");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "query-version");
   g_assert_no_error (call.error);
 
   /* The reply outlives the message it came in: a reader walking down and
@@ -666,7 +621,7 @@ test_out_of_order (Fixture       *fixture,
 
   for (guint i = 0; i < N_OUT_OF_ORDER; i++)
     {
-      iterate_until (&calls[i].done, "an echo reply");
+      CASEMENT_TEST_WAIT_UNTIL (calls[i].done, WAIT_TIMEOUT_SECONDS, "an echo reply");
       g_assert_no_error (calls[i].error);
       g_assert_cmpint (reply_int (calls[i].reply, "n"), ==, 100 + i);
       call_clear (&calls[i]);
@@ -723,8 +678,8 @@ test_events (Fixture       *fixture,
 
   execute (fixture->client, "stop", NULL, NULL, &stop);
   execute (fixture->client, "cont", NULL, NULL, &cont);
-  iterate_until (&stop.done, "stop");
-  iterate_until (&cont.done, "cont");
+  CASEMENT_TEST_WAIT_UNTIL (stop.done, WAIT_TIMEOUT_SECONDS, "stop");
+  CASEMENT_TEST_WAIT_UNTIL (cont.done, WAIT_TIMEOUT_SECONDS, "cont");
   g_assert_no_error (stop.error);
   g_assert_no_error (cont.error);
   iterate_until_events (fixture, 4);
@@ -802,7 +757,7 @@ test_burst (Fixture       *fixture,
 
   for (guint i = 0; i < N_BURST_COMMANDS; i++)
     {
-      iterate_until (&calls[i].done, "a reply in the burst");
+      CASEMENT_TEST_WAIT_UNTIL (calls[i].done, WAIT_TIMEOUT_SECONDS, "a reply in the burst");
       g_assert_no_error (calls[i].error);
       g_assert_cmpint (reply_int (calls[i].reply, "k"), ==, i);
       call_clear (&calls[i]);
@@ -937,7 +892,7 @@ test_large (Fixture       *fixture,
   /* The command is far bigger than the socket buffer: a blocking write
    * would not return before the server starts reading. */
   g_assert_false (g_atomic_int_get (&fixture->server.reading));
-  iterate_until (&call.done, "the large reply");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "the large reply");
   g_source_remove (tick_id);
 
   g_assert_no_error (call.error);
@@ -988,7 +943,7 @@ test_error_reply (Fixture       *fixture,
 
   /* A reply that is neither a result nor an error fails its command only. */
   execute (fixture->client, "query-odd", NULL, NULL, &call);
-  iterate_until (&call.done, "query-odd");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "query-odd");
   g_assert_error (call.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL);
   g_assert_null (casement_qmp_error_get_qmp_class (call.error));
   call_clear (&call);
@@ -1065,7 +1020,7 @@ test_server_closes (Fixture       *fixture,
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      iterate_until (&calls[i].done, commands[i]);
+      CASEMENT_TEST_WAIT_UNTIL (calls[i].done, WAIT_TIMEOUT_SECONDS, commands[i]);
       g_assert_error (calls[i].error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
       g_assert_nonnull (strstr (calls[i].error->message, commands[i]));
       call_clear (&calls[i]);
@@ -1082,7 +1037,7 @@ test_server_closes (Fixture       *fixture,
   g_assert_cmpuint (fixture->n_closed, ==, 1);
 
   execute (fixture->client, "query-status", NULL, NULL, &late);
-  iterate_until (&late.done, "a command after the close");
+  CASEMENT_TEST_WAIT_UNTIL (late.done, WAIT_TIMEOUT_SECONDS, "a command after the close");
   g_assert_error (late.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
   call_clear (&late);
 
@@ -1111,7 +1066,7 @@ test_server_resets (Fixture       *fixture,
   fixture_connect (fixture);
 
   execute (fixture->client, "query-status", NULL, NULL, &call);
-  iterate_until (&call.done, "query-status");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "query-status");
   g_assert_error (call.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
   g_assert_cmpuint (fixture->n_closed, ==, 1);
   g_assert_error (fixture->closed_reason, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
@@ -1164,7 +1119,7 @@ test_garbage_after_greeting (Fixture       *fixture,
   fixture_connect (fixture);
 
   execute (fixture->client, "query-status", NULL, NULL, &call);
-  iterate_until (&call.done, "query-status");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "query-status");
   g_assert_error (call.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
   g_assert_cmpint (casement_qmp_client_get_state (fixture->client), ==, CASEMENT_QMP_STATE_CLOSED);
   g_assert_cmpuint (fixture->n_closed, ==, 1);
@@ -1214,18 +1169,18 @@ test_cancel (Fixture       *fixture,
   execute (fixture->client, "marker", NULL, NULL, &marker);
 
   g_cancellable_cancel (cancellable);
-  iterate_until (&slow.done, "the cancelled command");
+  CASEMENT_TEST_WAIT_UNTIL (slow.done, WAIT_TIMEOUT_SECONDS, "the cancelled command");
   g_assert_error (slow.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_false (other.done);
 
-  iterate_until (&never.done, "the command cancelled in advance");
+  CASEMENT_TEST_WAIT_UNTIL (never.done, WAIT_TIMEOUT_SECONDS, "the command cancelled in advance");
   g_assert_error (never.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  iterate_until (&other.done, "the other command");
+  CASEMENT_TEST_WAIT_UNTIL (other.done, WAIT_TIMEOUT_SECONDS, "the other command");
   g_assert_no_error (other.error);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (other.reply), "from"),
                    ==, "other");
-  iterate_until (&marker.done, "the marker command");
+  CASEMENT_TEST_WAIT_UNTIL (marker.done, WAIT_TIMEOUT_SECONDS, "the marker command");
   g_assert_no_error (marker.error);
 
   /* The late reply to "slow" was dropped, not handed to anyone. */
@@ -1268,7 +1223,7 @@ test_no_blocking (Fixture       *fixture,
   tick_id = g_timeout_add (10, tick_cb, &ticks);
   start = g_get_monotonic_time ();
   execute (fixture->client, "query-status", NULL, NULL, &call);
-  iterate_until (&call.done, "the dribbled reply");
+  CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "the dribbled reply");
   elapsed = g_get_monotonic_time () - start;
   g_source_remove (tick_id);
 
@@ -1317,8 +1272,8 @@ test_close (Fixture       *fixture,
   casement_qmp_client_close (fixture->client);
   g_assert_cmpuint (fixture->n_closed, ==, 1);
 
-  iterate_until (&first.done, "query-status");
-  iterate_until (&second.done, "query-name");
+  CASEMENT_TEST_WAIT_UNTIL (first.done, WAIT_TIMEOUT_SECONDS, "query-status");
+  CASEMENT_TEST_WAIT_UNTIL (second.done, WAIT_TIMEOUT_SECONDS, "query-name");
   g_assert_error (first.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
   g_assert_error (second.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
   call_clear (&first);
@@ -1379,10 +1334,9 @@ test_connect_cancel (Fixture       *fixture,
   fixture_start (fixture, script_silent, NULL);
 
   casement_qmp_client_connect_stream_async (fixture->client, fixture->client_stream, cancellable,
-                                            store_result_cb, &result);
+                                            casement_test_store_result_cb, &result);
   g_timeout_add_once (50, cancel_cb, cancellable);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  casement_test_await_result (&result, WAIT_TIMEOUT_SECONDS, "the cancelled connect");
 
   g_assert_false (casement_qmp_client_connect_stream_finish (fixture->client, result, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -1437,9 +1391,8 @@ try_connect_path (CasementQmpClient  *client,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_qmp_client_connect_async (client, path, NULL, store_result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  casement_qmp_client_connect_async (client, path, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, WAIT_TIMEOUT_SECONDS, "connect");
 
   return casement_qmp_client_connect_finish (client, result, error);
 }
@@ -1482,10 +1435,10 @@ test_unix_socket (void)
   g_signal_connect_swapped (client, "event::RECEIVED", G_CALLBACK (set_true), &received);
   execute (client, "query-status", NULL, NULL, &first);
   execute (client, "query-name", NULL, NULL, &second);
-  iterate_until (&received, "the server to receive both commands");
+  CASEMENT_TEST_WAIT_UNTIL (received, WAIT_TIMEOUT_SECONDS, "the server to receive both commands");
   casement_qmp_client_close (client);
-  iterate_until (&first.done, "query-status");
-  iterate_until (&second.done, "query-name");
+  CASEMENT_TEST_WAIT_UNTIL (first.done, WAIT_TIMEOUT_SECONDS, "query-status");
+  CASEMENT_TEST_WAIT_UNTIL (second.done, WAIT_TIMEOUT_SECONDS, "query-name");
   g_assert_error (first.error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
   call_clear (&first);
   call_clear (&second);
@@ -1524,13 +1477,6 @@ typedef struct
 } Qemu;
 
 static void
-qemu_child_setup (gpointer user_data)
-{
-  /* QEMU must not outlive a test that aborts halfway. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
 qemu_wait_cb (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
@@ -1549,8 +1495,6 @@ qemu_start (Qemu *qemu)
   g_autofree char *binary = NULL;
   g_autofree char *escaped = NULL;
   g_autofree char *qmp = NULL;
-  gboolean expired = FALSE;
-  guint deadline;
 
   if (!(binary = g_find_program_in_path ("qemu-system-x86_64")))
     {
@@ -1564,8 +1508,10 @@ qemu_start (Qemu *qemu)
   escaped = casement_qemu_escape (qemu->socket_path);
   qmp = g_strdup_printf ("unix:%s,server=on,wait=off", escaped);
 
+  /* QEMU must not outlive a test that aborts halfway. */
+  casement_test_kill_on_abort (qemu->dir);
+
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_child_setup (launcher, qemu_child_setup, NULL, NULL);
   qemu->process = g_subprocess_launcher_spawn (launcher, &error,
                                                binary,
                                                "-machine", "q35",
@@ -1580,17 +1526,10 @@ qemu_start (Qemu *qemu)
   g_subprocess_wait_async (qemu->process, NULL, qemu_wait_cb, qemu);
 
   /* QEMU creates the socket early in its start; poll rather than race. */
-  deadline = g_timeout_add_seconds (WAIT_TIMEOUT_SECONDS, deadline_cb, &expired);
-  while (!g_file_test (qemu->socket_path, G_FILE_TEST_EXISTS) && !qemu->exited && !expired)
-    {
-      g_usleep (10000);
-      g_main_context_iteration (NULL, FALSE);
-    }
-  if (!expired)
-    g_source_remove (deadline);
+  CASEMENT_TEST_WAIT_UNTIL (g_file_test (qemu->socket_path, G_FILE_TEST_EXISTS) || qemu->exited,
+                            WAIT_TIMEOUT_SECONDS, "QEMU's QMP socket");
 
   g_assert_false (qemu->exited);
-  g_assert_false (expired);
   return TRUE;
 }
 
@@ -1600,7 +1539,7 @@ qemu_clear (Qemu *qemu)
   if (qemu->process != NULL && !qemu->exited)
     {
       g_subprocess_force_exit (qemu->process);
-      iterate_until (&qemu->exited, "QEMU to be killed");
+      CASEMENT_TEST_WAIT_UNTIL (qemu->exited, WAIT_TIMEOUT_SECONDS, "QEMU to be killed");
     }
   g_clear_object (&qemu->process);
 
@@ -1679,16 +1618,9 @@ static void
 wait_for_event (Fixture    *fixture,
                 const char *name)
 {
-  gboolean expired = FALSE;
-  guint deadline;
+  g_autofree char *what = g_strdup_printf ("the %s event", name);
 
-  deadline = g_timeout_add_seconds (WAIT_TIMEOUT_SECONDS, deadline_cb, &expired);
-  while (!has_event (fixture, name) && !expired)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (expired)
-    g_error ("Timed out waiting for the %s event", name);
-  g_source_remove (deadline);
+  CASEMENT_TEST_WAIT_UNTIL (has_event (fixture, name), WAIT_TIMEOUT_SECONDS, what);
 }
 
 static void
@@ -1748,7 +1680,7 @@ test_qemu_lifecycle (void)
   reply = execute_sync (fixture.client, "quit", &error);
   g_assert_no_error (error);
   g_clear_pointer (&reply, json_node_unref);
-  iterate_until (&fixture.closed, "the QMP connection to close");
+  CASEMENT_TEST_WAIT_UNTIL (fixture.closed, WAIT_TIMEOUT_SECONDS, "the QMP connection to close");
   g_assert_cmpuint (fixture.n_closed, ==, 1);
   g_assert_error (fixture.closed_reason, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED);
 
@@ -1758,7 +1690,7 @@ test_qemu_lifecycle (void)
   g_assert_cmpstr (json_object_get_string_member (last->data, "reason"), ==, "host-qmp-quit");
   g_assert_cmpint (last->timestamp, >, 0);
 
-  iterate_until (&qemu.exited, "QEMU to exit");
+  CASEMENT_TEST_WAIT_UNTIL (qemu.exited, WAIT_TIMEOUT_SECONDS, "QEMU to exit");
   g_assert_true (g_subprocess_get_if_exited (qemu.process));
   g_assert_cmpint (g_subprocess_get_exit_status (qemu.process), ==, 0);
 
@@ -1797,7 +1729,7 @@ test_qemu_round_trip (void)
       gint64 elapsed;
 
       execute (fixture.client, "query-status", NULL, NULL, &call);
-      iterate_until (&call.done, "query-status");
+      CASEMENT_TEST_WAIT_UNTIL (call.done, WAIT_TIMEOUT_SECONDS, "query-status");
       elapsed = g_get_monotonic_time () - start;
       g_assert_no_error (call.error);
       g_assert_cmpstr (status_of (call.reply), ==, "prelaunch");
@@ -1821,7 +1753,7 @@ test_qemu_round_trip (void)
 
   casement_qmp_client_close (fixture.client);
   g_subprocess_send_signal (qemu.process, SIGTERM);
-  iterate_until (&qemu.exited, "QEMU to exit on SIGTERM");
+  CASEMENT_TEST_WAIT_UNTIL (qemu.exited, WAIT_TIMEOUT_SECONDS, "QEMU to exit on SIGTERM");
 
   qemu_fixture_clear (&fixture);
   qemu_clear (&qemu);

@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -33,6 +32,8 @@
 
 #include "casement-qemu-command.h"
 #include "casement-test-guest.h"
+#include "casement-test-util.h"
+#include "casement-test-vm.h"
 #include "casement-vm.h"
 
 /* Guest boot under TCG takes seconds; a loaded 2-core host may need more. */
@@ -62,112 +63,8 @@ static char *guest_kernel;
 static char *guest_initrd;
 
 /* ------------------------------------------------------------------ */
-/* A failed assertion aborts the test, and VMs outlive the process that  */
-/* started them by design: the QEMUs started here are killed on abort.   */
+/* Controls, run synchronously                                         */
 /* ------------------------------------------------------------------ */
-
-static GPid started_pids[32];
-static volatile sig_atomic_t n_started_pids;
-static char test_dir[PATH_MAX];
-
-/* Async-signal-safe: only open, read, close and kill. */
-static gboolean
-pid_is_this_tests (GPid pid)
-{
-  static char buffer[8192];
-  char path[64] = "/proc/";
-  char digits[16];
-  gsize n = 0;
-  gsize at = strlen (path);
-  ssize_t len;
-  int fd;
-
-  for (int value = pid; value > 0 && n < sizeof digits; value /= 10)
-    digits[n++] = '0' + value % 10;
-  while (n > 0)
-    path[at++] = digits[--n];
-  memcpy (path + at, "/cmdline", sizeof "/cmdline");
-
-  if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
-    return FALSE;
-  len = read (fd, buffer, sizeof buffer);
-  close (fd);
-
-  return len > 0 && test_dir[0] != '\0' &&
-         memmem (buffer, len, test_dir, strlen (test_dir)) != NULL;
-}
-
-static void
-on_fatal_signal (int sig)
-{
-  for (int i = 0; i < n_started_pids; i++)
-    {
-      if (pid_is_this_tests (started_pids[i]))
-        kill (started_pids[i], SIGKILL);
-    }
-
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static void
-track_vm (CasementVm *vm)
-{
-  GPid pid = casement_vm_get_pid (vm);
-
-  if (pid > 0 && n_started_pids < (int) G_N_ELEMENTS (started_pids))
-    started_pids[n_started_pids++] = pid;
-}
-
-/* ------------------------------------------------------------------ */
-/* Waiting                                                             */
-/* ------------------------------------------------------------------ */
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
-static gboolean
-timeout_flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static GAsyncResult *
-await_result (GAsyncResult **result,
-              guint          timeout_s,
-              const char    *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (timeout_s, timeout_flag_cb, &timed_out);
-
-  while (*result == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (timed_out)
-    g_error ("Timed out after %u s waiting for %s", timeout_s, what);
-  g_source_remove (id);
-
-  return *result;
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 #define assert_ok(call)                                                          \
   G_STMT_START {                                                                 \
@@ -182,14 +79,10 @@ vm_start (CasementVm    *vm,
           GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  gboolean ok;
 
-  casement_vm_start_async (vm, with_host, NULL, store_result_cb, &result);
-  await_result (&result, BOOT_TIMEOUT_S, "start");
-  if ((ok = casement_vm_start_finish (vm, result, error)))
-    track_vm (vm);
-
-  return ok;
+  casement_vm_start_async (vm, with_host, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S, "start");
+  return casement_vm_start_finish (vm, result, error);
 }
 
 static gboolean
@@ -198,8 +91,8 @@ vm_attach (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_attach_async (vm, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "attach");
+  casement_vm_attach_async (vm, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "attach");
   return casement_vm_attach_finish (vm, result, error);
 }
 
@@ -209,8 +102,8 @@ vm_shutdown (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_shutdown_async (vm, STEP_TIMEOUT_S, NULL, store_result_cb, &result);
-  await_result (&result, 2 * STEP_TIMEOUT_S, "shutdown");
+  casement_vm_shutdown_async (vm, STEP_TIMEOUT_S, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, 2 * STEP_TIMEOUT_S, "shutdown");
   return casement_vm_shutdown_finish (vm, result, error);
 }
 
@@ -220,33 +113,15 @@ vm_force_off (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_force_off_async (vm, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "force off");
+  casement_vm_force_off_async (vm, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "force off");
   return casement_vm_force_off_finish (vm, result, error);
-}
-
-static JsonNode *
-qmp_execute (CasementVm *vm,
-             const char *command)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonNode *reply;
-
-  g_assert_nonnull (casement_vm_get_qmp_client (vm));
-  casement_qmp_client_execute_async (casement_vm_get_qmp_client (vm), command, NULL, NULL,
-                                     store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, command);
-  reply = casement_qmp_client_execute_finish (casement_vm_get_qmp_client (vm), result, &error);
-  g_assert_no_error (error);
-
-  return reply;
 }
 
 static char *
 qmp_status (CasementVm *vm)
 {
-  g_autoptr(JsonNode) reply = qmp_execute (vm, "query-status");
+  g_autoptr(JsonNode) reply = casement_test_vm_qmp (vm, "query-status", STEP_TIMEOUT_S);
 
   g_assert_true (JSON_NODE_HOLDS_OBJECT (reply));
   return g_strdup (json_object_get_string_member (json_node_get_object (reply), "status"));
@@ -285,49 +160,12 @@ create_vm (CasementVmStore  *store,
   if (options->memory_mib != 0)
     casement_vm_config_set_memory_mib (config, options->memory_mib);
 
-  casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "VM creation");
+  casement_vm_store_create_async (store, config, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "VM creation");
   slug = casement_vm_store_create_finish (store, result, &error);
   g_assert_no_error (error);
 
   return slug;
-}
-
-static char *
-vm_file (CasementVm *vm,
-         const char *name)
-{
-  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
-
-  return g_build_filename (vm_dir, name, NULL);
-}
-
-static char *
-vm_runtime_file (CasementVm *vm,
-                 const char *name)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *run_dir = casement_vm_dup_runtime_dir (vm, &error);
-
-  g_assert_no_error (error);
-  return g_build_filename (run_dir, name, NULL);
-}
-
-/* Waits until a line of the guest's serial log matches @regex; returns
- * that line. */
-static char *
-wait_serial (CasementVm *vm,
-             const char *regex,
-             guint       timeout_s)
-{
-  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
-  g_autoptr(GError) error = NULL;
-  char *line = NULL;
-
-  casement_test_guest_wait_serial (serial, regex, timeout_s * 1000, &line, &error);
-  g_assert_no_error (error);
-
-  return line;
 }
 
 /* Whether the guest reported @line (whole, after "TG: ") at all. */
@@ -335,48 +173,13 @@ static gboolean
 serial_has_line (CasementVm *vm,
                  const char *line)
 {
-  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
+  g_autofree char *serial = casement_test_vm_file (vm, CASEMENT_VM_SERIAL_LOG);
   g_autofree char *contents = NULL;
   g_autofree char *needle = g_strdup_printf ("TG: %s\n", line);
   g_autofree char *needle_cr = g_strdup_printf ("TG: %s\r\n", line);
 
   g_assert_true (g_file_get_contents (serial, &contents, NULL, NULL));
   return strstr (contents, needle) != NULL || strstr (contents, needle_cr) != NULL;
-}
-
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *state;
-  const char *threads;
-
-  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
-    return FALSE;
-
-  state = strstr (contents, "State:");
-  threads = strstr (contents, "Threads:");
-  g_assert_nonnull (state);
-  g_assert_nonnull (threads);
-  state += strlen ("State:");
-  while (*state == '\t' || *state == ' ')
-    state++;
-
-  return (*state != 'Z' && *state != 'X') ||
-         g_ascii_strtoull (threads + strlen ("Threads:"), NULL, 10) > 1;
-}
-
-static void
-wait_pid_gone (GPid  pid,
-               guint timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-
-  while (pid_alive (pid) && g_get_monotonic_time () < deadline)
-    spin (50);
-
-  g_assert_false (pid_alive (pid));
 }
 
 static GPid
@@ -388,109 +191,6 @@ read_pid (const char *path)
   return (GPid) g_ascii_strtoll (text, NULL, 10);
 }
 
-/* Processes whose command line names @needle: QEMU and its helpers, whose
- * arguments (or, for the C virtiofsd, whose program path) name the VM's
- * folders. */
-static GArray *
-find_processes (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)))
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-
-      pid = (GPid) g_ascii_strtoll (name, NULL, 10);
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (pid == getpid () || !pid_alive (pid) ||
-          !g_file_get_contents (path, &cmdline, &len, NULL))
-        continue;
-
-      for (gsize pos = 0; pos < len; pos += strlen (cmdline + pos) + 1)
-        {
-          if (strstr (cmdline + pos, needle) != NULL)
-            {
-              g_array_append_val (pids, pid);
-              break;
-            }
-        }
-    }
-
-  return pids;
-}
-
-static void
-assert_no_processes (const char *needle)
-{
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  g_autoptr(GArray) pids = NULL;
-
-  /* Our own children are reaped by GLib's worker a moment after they end,
-   * and the C virtiofsd's sandboxed half ends after its parent. */
-  do
-    {
-      g_clear_pointer (&pids, g_array_unref);
-      pids = find_processes (needle);
-      if (pids->len > 0)
-        spin (100);
-    }
-  while (pids->len > 0 && g_get_monotonic_time () < deadline);
-
-  for (guint i = 0; i < pids->len; i++)
-    g_test_message ("stray process %d", (int) g_array_index (pids, GPid, i));
-  g_assert_cmpuint (pids->len, ==, 0);
-}
-
-/* The end of every VM test: no process of the VM is left (no QEMU, no
- * virtiofsd), and neither is its runtime folder. */
-static void
-assert_no_leftovers (CasementVm *vm)
-{
-  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
-  g_autofree char *run_dir = vm_runtime_file (vm, "");
-
-  assert_no_processes (vm_dir);
-  assert_no_processes (run_dir);
-
-  if (g_file_test (run_dir, G_FILE_TEST_EXISTS))
-    {
-      g_autoptr(GDir) dir = g_dir_open (run_dir, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)))
-        g_test_message ("left in %s: %s", run_dir, name);
-      g_test_fail_printf ("The runtime folder %s is still there", run_dir);
-    }
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-
-  g_rmdir (path);
-}
-
 /* A fresh share folder under the test's data folder, its path with a
  * comma and more than ASCII too. */
 static char *
@@ -498,7 +198,7 @@ make_share (const char *name)
 {
   char *share = g_build_filename (g_get_user_data_dir (), name, NULL);
 
-  remove_tree (share);
+  casement_test_remove_tree (share);
   g_assert_no_errno (g_mkdir_with_parents (share, 0755));
 
   return share;
@@ -727,11 +427,11 @@ run_virtiofs_round_trip (const char *vm_name)
   g_test_message ("share: %s", casement_vm_get_share_reason (vm));
   g_assert_null (casement_vm_get_share_problem (vm));
 
-  pidfile = vm_runtime_file (vm, "virtiofsd.pid");
+  pidfile = casement_test_vm_runtime_file (vm, "virtiofsd.pid");
   virtiofsd = read_pid (pidfile);
-  g_assert_true (pid_alive (virtiofsd));
+  g_assert_true (casement_test_pid_alive (virtiofsd));
 
-  g_free (wait_serial (vm, "TG: run end", BOOT_TIMEOUT_S));
+  casement_test_vm_wait_serial (vm, "TG: run end", BOOT_TIMEOUT_S, NULL);
   g_assert_true (serial_has_line (vm, "virtiofs mounted"));
   listed = g_strconcat ("share ls ", HOST_FILE_NAME, NULL);
   g_assert_true (serial_has_line (vm, listed));
@@ -744,9 +444,9 @@ run_virtiofs_round_trip (const char *vm_name)
 
   assert_ok (vm_shutdown (vm, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
-  wait_pid_gone (virtiofsd, 10);
-  assert_no_leftovers (vm);
-  remove_tree (share);
+  casement_test_wait_pid_gone (virtiofsd, 10);
+  casement_test_vm_assert_no_leftovers (vm);
+  casement_test_remove_tree (share);
 }
 
 static void
@@ -790,7 +490,7 @@ run_read_only (const char *vm_name)
   assert_ok (vm_start (vm, host, &error));
   g_assert_cmpint (casement_vm_get_share_method (vm), ==, CASEMENT_SHARE_METHOD_VIRTIOFS);
 
-  g_free (wait_serial (vm, "TG: run end", BOOT_TIMEOUT_S));
+  casement_test_vm_wait_serial (vm, "TG: run end", BOOT_TIMEOUT_S, NULL);
   g_assert_true (serial_has_line (vm, "run read me"));
   g_assert_true (serial_has_line (vm, "run write refused"));
   leaked = read_share_file (share, "guest.txt");
@@ -800,8 +500,8 @@ run_read_only (const char *vm_name)
   write_share_file (share, "host-still-writes.txt", "yes\n");
 
   assert_ok (vm_force_off (vm, &error));
-  assert_no_leftovers (vm);
-  remove_tree (share);
+  casement_test_vm_assert_no_leftovers (vm);
+  casement_test_remove_tree (share);
 }
 
 static void
@@ -851,26 +551,26 @@ test_sharing_daemon_killed (void)
   vm = casement_vm_new (store, slug);
   g_signal_connect (vm, "notify::share-problem", G_CALLBACK (on_share_problem), &problems);
   assert_ok (vm_start (vm, host, &error));
-  g_free (wait_serial (vm, "TG: virtiofs mounted", BOOT_TIMEOUT_S));
+  casement_test_vm_wait_serial (vm, "TG: virtiofs mounted", BOOT_TIMEOUT_S, NULL);
 
-  pidfile = vm_runtime_file (vm, "virtiofsd.pid");
+  pidfile = casement_test_vm_runtime_file (vm, "virtiofsd.pid");
   virtiofsd = read_pid (pidfile);
-  g_assert_true (pid_alive (virtiofsd));
+  g_assert_true (casement_test_pid_alive (virtiofsd));
   g_assert_no_errno (kill (virtiofsd, SIGKILL));
 
   deadline = g_get_monotonic_time () + STEP_TIMEOUT_S * G_USEC_PER_SEC;
   while (problems == 0 && g_get_monotonic_time () < deadline)
-    spin (50);
+    casement_test_spin (50);
   g_assert_cmpuint (problems, ==, 1);
   g_test_message ("share problem: %s", casement_vm_get_share_problem (vm));
   g_assert_nonnull (strstr (casement_vm_get_share_problem (vm), "virtiofsd"));
 
   /* The VM lives on, and says so through QMP too. */
-  spin (500);
+  casement_test_spin (500);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   status = qmp_status (vm);
   g_assert_cmpstr (status, ==, "running");
-  g_assert_true (pid_alive (casement_vm_get_pid (vm)));
+  g_assert_true (casement_test_pid_alive (casement_vm_get_pid (vm)));
 
   /* After an app restart the loss shows at once. */
   again = casement_vm_new_for_cli (store, slug);
@@ -885,8 +585,8 @@ test_sharing_daemon_killed (void)
   assert_ok (vm_force_off (vm, &error));
   g_assert_null (casement_vm_get_share_problem (vm));
   g_assert_cmpuint (problems, ==, 1);
-  assert_no_leftovers (vm);
-  remove_tree (share);
+  casement_test_vm_assert_no_leftovers (vm);
+  casement_test_remove_tree (share);
 }
 
 /* No virtiofsd (CASEMENT_VIRTIOFSD=""), smbd there: the VM starts with
@@ -933,8 +633,8 @@ test_sharing_fallback_smb (void)
   g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
   ctl = g_subprocess_launcher_spawn (launcher, &error, ctl_path, "start", slug, NULL);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (ctl, NULL, NULL, store_result_cb, &result);
-  await_result (&result, BOOT_TIMEOUT_S, "casementctl start");
+  g_subprocess_communicate_utf8_async (ctl, NULL, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S, "casementctl start");
   g_subprocess_communicate_utf8_finish (ctl, result, &out, &err, &error);
   g_assert_no_error (error);
   g_test_message ("casementctl start: %s%s", out, err);
@@ -942,7 +642,6 @@ test_sharing_fallback_smb (void)
 
   vm = casement_vm_new (store, slug);
   assert_ok (vm_attach (vm, &error));
-  track_vm (vm);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
 
   /* What QEMU runs with, not what was meant. */
@@ -951,18 +650,18 @@ test_sharing_fallback_smb (void)
   smb_arg = g_strconcat (",smb=", escaped, NULL);
   g_assert_true (cmdline_has (casement_vm_get_pid (vm), smb_arg));
   g_assert_false (cmdline_has (casement_vm_get_pid (vm), "vhost-user-fs-pci"));
-  virtiofsd_pidfile = vm_runtime_file (vm, "virtiofsd.pid");
+  virtiofsd_pidfile = casement_test_vm_runtime_file (vm, "virtiofsd.pid");
   g_assert_false (g_file_test (virtiofsd_pidfile, G_FILE_TEST_EXISTS));
 
-  log_path = vm_file (vm, CASEMENT_VM_QEMU_LOG);
+  log_path = casement_test_vm_file (vm, CASEMENT_VM_QEMU_LOG);
   g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
   g_assert_nonnull (strstr (log, "shared folder: SMB"));
   g_assert_nonnull (strstr (log, "\\\\10.0.2.4\\qemu"));
   g_assert_nonnull (strstr (log, "virtiofsd is not installed"));
 
   assert_ok (vm_force_off (vm, &error));
-  assert_no_leftovers (vm);
-  remove_tree (share);
+  casement_test_vm_assert_no_leftovers (vm);
+  casement_test_remove_tree (share);
 }
 
 /* No virtiofsd and no smbd: SPICE WebDAV, over its spiceport channel. */
@@ -995,7 +694,7 @@ test_sharing_fallback_webdav (void)
   g_assert_nonnull (strstr (casement_vm_get_share_reason (vm), "virtiofsd is not installed"));
   g_assert_nonnull (strstr (casement_vm_get_share_reason (vm), "smbd is not installed"));
 
-  chardevs = qmp_execute (vm, "query-chardev");
+  chardevs = casement_test_vm_qmp (vm, "query-chardev", STEP_TIMEOUT_S);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (chardevs));
   list = json_node_get_array (chardevs);
   for (guint i = 0; i < json_array_get_length (list); i++)
@@ -1013,8 +712,8 @@ test_sharing_fallback_webdav (void)
   g_clear_object (&again);
 
   assert_ok (vm_force_off (vm, &error));
-  assert_no_leftovers (vm);
-  remove_tree (share);
+  casement_test_vm_assert_no_leftovers (vm);
+  casement_test_remove_tree (share);
 }
 
 static gboolean
@@ -1152,15 +851,15 @@ test_sharing_unprivileged (void)
                                        setpriv, uid_arg, gid_arg, "--init-groups", "--",
                                        exe, "-p", "/Casement/Sharing/unprivileged", NULL);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (child, NULL, NULL, store_result_cb, &result);
-  await_result (&result, BOOT_TIMEOUT_S + 3 * STEP_TIMEOUT_S, "the test as another user");
+  g_subprocess_communicate_utf8_async (child, NULL, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S + 3 * STEP_TIMEOUT_S, "the test as another user");
   g_subprocess_communicate_utf8_finish (child, result, &out, &err, &error);
   g_assert_no_error (error);
   g_test_message ("as “nobody”: exit %d\n%s%s", g_subprocess_get_exit_status (child), out, err);
 
   /* Whatever it started is gone, and root cleans up its home. */
-  assert_no_processes (home);
-  remove_tree (home);
+  casement_test_assert_no_processes (home, 5);
+  casement_test_remove_tree (home);
 
   g_assert_cmpint (g_subprocess_get_exit_status (child), ==, 0);
   if ((skip = strstr (out, "# SKIP")) != NULL)
@@ -1231,8 +930,8 @@ host_dd (const char * const *args)
   start = g_get_monotonic_time ();
   dd = g_subprocess_newv ((const char * const *) argv->pdata, G_SUBPROCESS_FLAGS_NONE, &error);
   g_assert_no_error (error);
-  g_subprocess_wait_check_async (dd, NULL, store_result_cb, &result);
-  await_result (&result, BENCH_TIMEOUT_S, "dd");
+  g_subprocess_wait_check_async (dd, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BENCH_TIMEOUT_S, "dd");
   g_subprocess_wait_check_finish (dd, result, &error);
   g_assert_no_error (error);
 
@@ -1245,10 +944,11 @@ guest_seconds (CasementVm *vm,
                const char *what)
 {
   g_autofree char *regex = g_strdup_printf ("TG: run %s [0-9.]+ [0-9.]+", what);
-  g_autofree char *line = wait_serial (vm, regex, BENCH_TIMEOUT_S);
+  g_autofree char *line = NULL;
   g_auto(GStrv) fields = NULL;
   double seconds;
 
+  casement_test_vm_wait_serial (vm, regex, BENCH_TIMEOUT_S, &line);
   g_strchomp (line);
   fields = g_strsplit (strstr (line, "TG: run "), " ", -1);
   g_assert_cmpuint (g_strv_length (fields), ==, 5);
@@ -1326,9 +1026,9 @@ test_sharing_benchmark (void)
   assert_ok (vm_start (vm, host, &error));
 
   guest_read = guest_seconds (vm, "read");
-  md5_line = wait_serial (vm, "TG: run md5 ", BENCH_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: run md5 ", BENCH_TIMEOUT_S, &md5_line);
   guest_write = guest_seconds (vm, "write");
-  g_free (wait_serial (vm, "TG: run end", STEP_TIMEOUT_S));
+  casement_test_vm_wait_serial (vm, "TG: run end", STEP_TIMEOUT_S, NULL);
   g_assert_true (serial_has_line (vm, "run end 0"));
 
   /* Intact both ways: what the guest read, and what it wrote. */
@@ -1357,8 +1057,8 @@ test_sharing_benchmark (void)
                   casement_host_get_kvm_usable (host) ? "KVM" : "TCG (no KVM)");
 
   assert_ok (vm_force_off (vm, &error));
-  assert_no_leftovers (vm);
-  remove_tree (share);
+  casement_test_vm_assert_no_leftovers (vm);
+  casement_test_remove_tree (share);
 }
 
 int
@@ -1367,6 +1067,7 @@ main (int   argc,
 {
   g_autoptr(CasementTestGuestEnv) env = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *env_dir = NULL;
   gboolean as_user;
   int status;
 
@@ -1386,10 +1087,8 @@ main (int   argc,
   host = casement_host_probe (NULL, &error);
   g_assert_no_error (error);
 
-  g_strlcpy (test_dir, g_get_user_data_dir (), sizeof test_dir);
-  signal (SIGABRT, on_fatal_signal);
-  signal (SIGTERM, on_fatal_signal);
-  signal (SIGTRAP, on_fatal_signal);
+  env_dir = g_path_get_dirname (g_get_user_data_dir ());
+  casement_test_kill_on_abort (env_dir);
 
   g_test_add_func ("/Casement/Sharing/resolve", test_sharing_resolve);
   g_test_add_func ("/Casement/Sharing/virtiofs", test_sharing_virtiofs);

@@ -30,17 +30,17 @@
 #include "config.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <gtk/gtk.h>
 
 #include "casement-application.h"
 #include "casement-library.h"
 #include "casement-qemu-command.h"
 #include "casement-test-guest.h"
+#include "casement-test-util.h"
+#include "casement-test-vm.h"
 #include "casement-tray.h"
 #include "casement-vm-row.h"
 
@@ -82,158 +82,6 @@ static struct
 } app_record;
 
 /* ------------------------------------------------------------------ */
-/* Processes                                                           */
-/* ------------------------------------------------------------------ */
-
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *paren;
-
-  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
-    return FALSE;
-
-  paren = strrchr (contents, ')');
-  return paren == NULL || (paren[2] != 'Z' && paren[2] != 'X');
-}
-
-/* Processes whose command line names our private data folder: the VMs. */
-static GArray *
-find_strays (void)
-{
-  const char *needle = g_get_user_data_dir ();
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)))
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-
-      pid = (GPid) g_ascii_strtoll (name, NULL, 10);
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (pid == getpid () || !pid_alive (pid) ||
-          !g_file_get_contents (path, &cmdline, &len, NULL))
-        continue;
-
-      for (gsize pos = 0; pos < len; pos += strlen (cmdline + pos) + 1)
-        {
-          if (strstr (cmdline + pos, needle) != NULL)
-            {
-              g_array_append_val (pids, pid);
-              break;
-            }
-        }
-    }
-
-  return pids;
-}
-
-/* On a failure, before aborting: no VM may outlive the test. */
-static void
-kill_strays (void)
-{
-  g_autoptr(GArray) pids = find_strays ();
-
-  for (guint i = 0; i < pids->len; i++)
-    kill (g_array_index (pids, GPid, i), SIGKILL);
-}
-
-G_GNUC_NORETURN static void
-fail (const char *format,
-      ...) G_GNUC_PRINTF (1, 2);
-
-static void
-fail (const char *format,
-      ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  kill_strays ();
-  g_error ("%s", message);
-}
-
-/* ------------------------------------------------------------------ */
-/* Waiting                                                             */
-/* ------------------------------------------------------------------ */
-
-static gboolean
-timeout_flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main context until @cond holds; fails after @timeout_s. */
-#define WAIT_UNTIL(cond, timeout_s, what)                                       \
-  G_STMT_START {                                                                \
-    gboolean timed_out_ = FALSE;                                                \
-    guint timeout_id_ = g_timeout_add_seconds ((timeout_s), timeout_flag_cb, &timed_out_); \
-                                                                                \
-    while (!(cond) && !timed_out_)                                              \
-      g_main_context_iteration (NULL, TRUE);                                    \
-    if (!(cond))                                                                \
-      fail ("Timed out after %u s waiting for %s", (guint) (timeout_s), (what)); \
-    if (!timed_out_)                                                            \
-      g_source_remove (timeout_id_);                                            \
-  } G_STMT_END
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
-static void
-assert_no_strays (void)
-{
-  g_autoptr(GArray) pids = NULL;
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-  /* Our own children are reaped by GLib's worker a moment after they end. */
-  do
-    {
-      g_clear_pointer (&pids, g_array_unref);
-      pids = find_strays ();
-      if (pids->len > 0)
-        spin (100);
-    }
-  while (pids->len > 0 && g_get_monotonic_time () < deadline);
-
-  if (pids->len > 0)
-    fail ("%u stray processes, e.g. pid %d", pids->len, (int) g_array_index (pids, GPid, 0));
-}
-
-/* ------------------------------------------------------------------ */
 /* D-Bus as the panel does it                                          */
 /* ------------------------------------------------------------------ */
 
@@ -253,8 +101,8 @@ bus_call (const char  *name,
   g_dbus_connection_call (client, name, path, interface, method, parameters,
                           reply_type != NULL ? G_VARIANT_TYPE (reply_type) : NULL,
                           G_DBUS_CALL_FLAGS_NO_AUTO_START, 20000, NULL,
-                          store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, method);
+                          casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, method);
 
   return g_dbus_connection_call_finish (client, result, error);
 }
@@ -314,8 +162,8 @@ wait_name (const char *name,
   while (name_has_owner (name) != owned)
     {
       if (g_get_monotonic_time () > deadline)
-        fail ("Timed out waiting for %s to be %s", name, owned ? "owned" : "released");
-      spin (50);
+        g_error ("Timed out waiting for %s to be %s", name, owned ? "owned" : "released");
+      casement_test_spin (50);
     }
 }
 
@@ -553,8 +401,8 @@ watcher_stop (GSubprocess *watcher)
   g_autoptr(GError) error = NULL;
 
   g_subprocess_send_signal (watcher, SIGTERM);
-  g_subprocess_wait_check_async (watcher, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "the watcher to end");
+  g_subprocess_wait_check_async (watcher, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "the watcher to end");
   g_assert_true (g_subprocess_wait_check_finish (watcher, result, &error));
   g_assert_no_error (error);
   wait_name (WATCHER_NAME, FALSE);
@@ -702,7 +550,7 @@ notifications_start (void)
   notifications.own_id = g_bus_own_name_on_connection (notifications.connection, NOTIFICATIONS_NAME,
                                                        G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
                                                        notifications_acquired, NULL, &acquired, NULL);
-  WAIT_UNTIL (acquired, STEP_TIMEOUT_S, "the notification server's name");
+  CASEMENT_TEST_WAIT_UNTIL (acquired, STEP_TIMEOUT_S, "the notification server's name");
 }
 
 /* Applications forget their notifications when the server leaves. GLib
@@ -811,8 +659,8 @@ create_vm (CasementVmStore *store,
   g_autoptr(GError) error = NULL;
   char *slug;
 
-  casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "VM creation");
+  casement_vm_store_create_async (store, config, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "VM creation");
   slug = casement_vm_store_create_finish (store, result, &error);
   g_assert_no_error (error);
 
@@ -827,8 +675,8 @@ library_reload (CasementLibrary *library)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  casement_library_reload_async (library, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "library reload");
+  casement_library_reload_async (library, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "library reload");
   g_assert_true (casement_library_reload_finish (library, result, &error));
   g_assert_no_error (error);
 
@@ -836,7 +684,7 @@ library_reload (CasementLibrary *library)
     {
       g_autoptr(CasementVm) vm = g_list_model_get_item (G_LIST_MODEL (library), i);
 
-      WAIT_UNTIL (casement_vm_get_config (vm) != NULL, STEP_TIMEOUT_S, "a VM's settings");
+      CASEMENT_TEST_WAIT_UNTIL (casement_vm_get_config (vm) != NULL, STEP_TIMEOUT_S, "a VM's settings");
     }
 }
 
@@ -847,20 +695,7 @@ wait_state (CasementVm      *vm,
 {
   g_autofree char *what = g_strdup_printf ("%s to reach state %d", casement_vm_get_slug (vm), state);
 
-  WAIT_UNTIL (casement_vm_get_state (vm) == state, timeout_s, what);
-}
-
-static void
-wait_serial (CasementVm *vm,
-             const char *regex,
-             guint       timeout_s)
-{
-  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
-  g_autofree char *serial = g_build_filename (vm_dir, CASEMENT_VM_SERIAL_LOG, NULL);
-  g_autoptr(GError) error = NULL;
-
-  if (!casement_test_guest_wait_serial (serial, regex, timeout_s * 1000, NULL, &error))
-    fail ("%s", error->message);
+  CASEMENT_TEST_WAIT_UNTIL (casement_vm_get_state (vm) == state, timeout_s, what);
 }
 
 /* Asks QEMU itself, over the QMP socket left free for scripts. */
@@ -879,13 +714,13 @@ qmp_status (CasementVm *vm)
   g_assert_no_error (error);
   socket = g_build_filename (run_dir, CASEMENT_RUNTIME_QMP_CLI_SOCKET, NULL);
 
-  casement_qmp_client_connect_async (qmp, socket, NULL, store_result_cb, &connected);
-  WAIT_UNTIL (connected != NULL, STEP_TIMEOUT_S, "QMP connection");
+  casement_qmp_client_connect_async (qmp, socket, NULL, casement_test_store_result_cb, &connected);
+  CASEMENT_TEST_WAIT_UNTIL (connected != NULL, STEP_TIMEOUT_S, "QMP connection");
   g_assert_true (casement_qmp_client_connect_finish (qmp, connected, &error));
   g_assert_no_error (error);
 
-  casement_qmp_client_execute_async (qmp, "query-status", NULL, NULL, store_result_cb, &executed);
-  WAIT_UNTIL (executed != NULL, STEP_TIMEOUT_S, "query-status");
+  casement_qmp_client_execute_async (qmp, "query-status", NULL, NULL, casement_test_store_result_cb, &executed);
+  CASEMENT_TEST_WAIT_UNTIL (executed != NULL, STEP_TIMEOUT_S, "query-status");
   reply = casement_qmp_client_execute_finish (qmp, executed, &error);
   g_assert_no_error (error);
 
@@ -930,7 +765,7 @@ test_tray_item (void)
   casement_tray_set_visible (tray, TRUE);
   name = g_strdup (casement_tray_get_bus_name (tray));
   g_assert_true (g_str_has_prefix (name, prefix));
-  WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "registration");
+  CASEMENT_TEST_WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "registration");
   key = g_strconcat (name, ITEM_PATH, NULL);
   g_assert_true (watcher_has_item (key));
 
@@ -965,7 +800,7 @@ test_tray_item (void)
   activated = app_record.activated;
   g_clear_pointer (&reply, g_variant_unref);
   reply = bus_call_ok (name, ITEM_PATH, ITEM_INTERFACE, "Activate", g_variant_new ("(ii)", 0, 0), "()");
-  WAIT_UNTIL (app_record.activated == activated + 1, STEP_TIMEOUT_S, "activation");
+  CASEMENT_TEST_WAIT_UNTIL (app_record.activated == activated + 1, STEP_TIMEOUT_S, "activation");
 
   /* An id the menu never had is refused. */
   g_clear_pointer (&reply, g_variant_unref);
@@ -980,7 +815,7 @@ test_tray_item (void)
   g_assert_false (casement_tray_get_has_host (tray));
   g_assert_null (casement_tray_get_bus_name (tray));
   wait_name (name, FALSE);
-  WAIT_UNTIL (!watcher_has_item (key), STEP_TIMEOUT_S, "the watcher to drop the item");
+  CASEMENT_TEST_WAIT_UNTIL (!watcher_has_item (key), STEP_TIMEOUT_S, "the watcher to drop the item");
 
   watcher_stop (watcher);
   g_assert_finalize_object (g_steal_pointer (&tray));
@@ -1011,19 +846,19 @@ test_tray_host (void)
   watcher = watcher_start (FALSE);
   tray = casement_tray_new (test_app, library);
   casement_tray_set_visible (tray, TRUE);
-  WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, FALSE), STEP_TIMEOUT_S, "registration");
-  spin (200);
+  CASEMENT_TEST_WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, FALSE), STEP_TIMEOUT_S, "registration");
+  casement_test_spin (200);
   g_assert_false (casement_tray_get_has_host (tray));
 
   own_id = g_bus_own_name_on_connection (client, host_name, G_BUS_NAME_OWNER_FLAGS_NONE,
                                          host_name_acquired, NULL, &acquired, NULL);
-  WAIT_UNTIL (acquired, STEP_TIMEOUT_S, "the host's name");
+  CASEMENT_TEST_WAIT_UNTIL (acquired, STEP_TIMEOUT_S, "the host's name");
   reply = bus_call_ok (WATCHER_NAME, WATCHER_PATH, WATCHER_INTERFACE, "RegisterStatusNotifierHost",
                        g_variant_new ("(s)", host_name), "()");
-  WAIT_UNTIL (casement_tray_get_has_host (tray), STEP_TIMEOUT_S, "has-host");
+  CASEMENT_TEST_WAIT_UNTIL (casement_tray_get_has_host (tray), STEP_TIMEOUT_S, "has-host");
 
   g_bus_unown_name (own_id);
-  WAIT_UNTIL (!casement_tray_get_has_host (tray), STEP_TIMEOUT_S, "has-host to go");
+  CASEMENT_TEST_WAIT_UNTIL (!casement_tray_get_has_host (tray), STEP_TIMEOUT_S, "has-host to go");
   g_assert_cmpint (casement_tray_get_state (tray), ==, CASEMENT_TRAY_STATE_REGISTERED);
 
   watcher_stop (watcher);
@@ -1045,21 +880,21 @@ test_tray_watcher_restart (void)
   tray = casement_tray_new (test_app, library);
   casement_tray_set_visible (tray, TRUE);
   key = g_strconcat (casement_tray_get_bus_name (tray), ITEM_PATH, NULL);
-  spin (200);
+  casement_test_spin (200);
   g_assert_cmpint (casement_tray_get_state (tray), ==, CASEMENT_TRAY_STATE_WAITING);
 
   watcher = watcher_start (TRUE);
-  WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "registration");
+  CASEMENT_TEST_WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "registration");
   g_assert_true (watcher_has_item (key));
 
   for (guint round = 0; round < 2; round++)
     {
       watcher_stop (watcher);
       g_clear_object (&watcher);
-      WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_WAITING, FALSE), STEP_TIMEOUT_S, "the watcher to go");
+      CASEMENT_TEST_WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_WAITING, FALSE), STEP_TIMEOUT_S, "the watcher to go");
 
       watcher = watcher_start (TRUE);
-      WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "re-registration");
+      CASEMENT_TEST_WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "re-registration");
       g_assert_true (watcher_has_item (key));
     }
 
@@ -1110,7 +945,7 @@ test_tray_menu (void)
   tray = casement_tray_new (test_app, library);
   casement_tray_set_visible (tray, TRUE);
   name = g_strdup (casement_tray_get_bus_name (tray));
-  WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "registration");
+  CASEMENT_TEST_WAIT_UNTIL (tray_is (tray, CASEMENT_TRAY_STATE_REGISTERED, TRUE), STEP_TIMEOUT_S, "registration");
 
   /* One submenu per VM, then the application's entries. */
   layout = menu_layout (name, &revision);
@@ -1153,23 +988,23 @@ test_tray_menu (void)
   g_clear_pointer (&node, g_variant_unref);
   node = find_node_ok (layout, "_New Virtual Machine");
   click (name, node_id (node));
-  WAIT_UNTIL (app_record.new_vm == 1, STEP_TIMEOUT_S, "app.new-vm");
+  CASEMENT_TEST_WAIT_UNTIL (app_record.new_vm == 1, STEP_TIMEOUT_S, "app.new-vm");
   g_clear_pointer (&node, g_variant_unref);
   node = find_node_ok (layout, "_Show Casement");
   activated = app_record.activated;
   click (name, node_id (node));
-  WAIT_UNTIL (app_record.activated == activated + 1, STEP_TIMEOUT_S, "activation");
+  CASEMENT_TEST_WAIT_UNTIL (app_record.activated == activated + 1, STEP_TIMEOUT_S, "activation");
   g_clear_pointer (&node, g_variant_unref);
   node = find_node_ok (layout, "_Quit");
   click (name, node_id (node));
-  WAIT_UNTIL (app_record.quit == 1, STEP_TIMEOUT_S, "app.quit");
+  CASEMENT_TEST_WAIT_UNTIL (app_record.quit == 1, STEP_TIMEOUT_S, "app.quit");
   click (name, node_id (open));
-  WAIT_UNTIL (app_record.opened != NULL, STEP_TIMEOUT_S, "app.open-vm");
+  CASEMENT_TEST_WAIT_UNTIL (app_record.opened != NULL, STEP_TIMEOUT_S, "app.open-vm");
   g_assert_cmpstr (app_record.opened, ==, slug);
 
   /* A disabled entry does nothing. */
   click (name, node_id (shut_down));
-  spin (300);
+  casement_test_spin (300);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
 
   /* Start: QEMU runs the guest, and the menu follows. */
@@ -1178,8 +1013,8 @@ test_tray_menu (void)
   wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
   qemu_status = qmp_status (vm);
   g_assert_cmpstr (qemu_status, ==, "running");
-  WAIT_UNTIL (saw_label_update (alpha_id, "Tray Alpha__1 — Running"), STEP_TIMEOUT_S, "the label update");
-  WAIT_UNTIL (saw_new_status ("Active"), STEP_TIMEOUT_S, "NewStatus Active");
+  CASEMENT_TEST_WAIT_UNTIL (saw_label_update (alpha_id, "Tray Alpha__1 — Running"), STEP_TIMEOUT_S, "the label update");
+  CASEMENT_TEST_WAIT_UNTIL (saw_new_status ("Active"), STEP_TIMEOUT_S, "NewStatus Active");
   g_assert_cmpuint (count_signals ("NewToolTip"), >, 0);
 
   g_clear_pointer (&layout, g_variant_unref);
@@ -1210,7 +1045,7 @@ test_tray_menu (void)
   g_ptr_array_set_size (signals_seen, 0);
   gamma = create_vm (store, "Tray Gamma", NULL);
   library_reload (library);
-  WAIT_UNTIL (count_signals ("LayoutUpdated") > 0, STEP_TIMEOUT_S, "LayoutUpdated");
+  CASEMENT_TEST_WAIT_UNTIL (count_signals ("LayoutUpdated") > 0, STEP_TIMEOUT_S, "LayoutUpdated");
   g_clear_pointer (&layout, g_variant_unref);
   g_clear_pointer (&alpha, g_variant_unref);
   g_clear_pointer (&node, g_variant_unref);
@@ -1223,14 +1058,14 @@ test_tray_menu (void)
 
   /* Shut Down: the guest powers off on the ACPI request, its last screen
    * kept for the library as every Shut Down of the app keeps it. */
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
   thumbnail = casement_vm_row_dup_thumbnail_path (vm);
   g_assert_false (g_file_test (thumbnail, G_FILE_TEST_EXISTS));
   g_ptr_array_set_size (signals_seen, 0);
   n_notifications = notifications_count ();
   click (name, node_id (shut_down));
   wait_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
-  wait_serial (vm, "TG: powerdown$", 1);
+  casement_test_vm_wait_serial (vm, "TG: powerdown$", 1, NULL);
   {
     g_autofree char *contents = NULL;
     gsize len = 0;
@@ -1239,13 +1074,13 @@ test_tray_menu (void)
     g_assert_cmpuint (len, >, 8);
     g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
   }
-  WAIT_UNTIL (saw_label_update (alpha_id, "Tray Alpha__1 — Stopped"), STEP_TIMEOUT_S, "the label update");
-  WAIT_UNTIL (saw_new_status ("Passive"), STEP_TIMEOUT_S, "NewStatus Passive");
+  CASEMENT_TEST_WAIT_UNTIL (saw_label_update (alpha_id, "Tray Alpha__1 — Stopped"), STEP_TIMEOUT_S, "the label update");
+  CASEMENT_TEST_WAIT_UNTIL (saw_new_status ("Passive"), STEP_TIMEOUT_S, "NewStatus Passive");
 
   /* No window shows this VM: a notification says it stopped. */
-  WAIT_UNTIL ((stopped = notifications_find ("“Tray Alpha_1” stopped", n_notifications)) != NULL,
+  CASEMENT_TEST_WAIT_UNTIL ((stopped = notifications_find ("“Tray Alpha_1” stopped", n_notifications)) != NULL,
               STEP_TIMEOUT_S, "the notification");
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 
   watcher_stop (watcher);
   notifications_stop ();
@@ -1294,26 +1129,26 @@ test_tray_notifications (void)
 
   click (name, node_id (start));
   wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* The guest ignores the button: after the tray's timeout it offers
    * Force Off, and kills nothing on its own. */
   n_notifications = notifications_count ();
   begin = g_get_monotonic_time ();
   click (name, node_id (shut_down));
-  WAIT_UNTIL ((timeout = notifications_find ("“Tray Stubborn” did not shut down", n_notifications)) != NULL,
+  CASEMENT_TEST_WAIT_UNTIL ((timeout = notifications_find ("“Tray Stubborn” did not shut down", n_notifications)) != NULL,
               STEP_TIMEOUT_S, "the timeout notification");
   g_assert_cmpint (g_get_monotonic_time () - begin, >=, 5 * G_USEC_PER_SEC);
-  wait_serial (vm, "TG: powerdown ignored", 1);
+  casement_test_vm_wait_serial (vm, "TG: powerdown ignored", 1, NULL);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   g_assert_cmpstr (notification_button (timeout, "app.force-off-vm", slug), ==, "Force Off");
 
   n_notifications = notifications_count ();
   notification_click (timeout, "app.force-off-vm", slug);
   wait_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
-  WAIT_UNTIL ((stopped = notifications_find ("“Tray Stubborn” stopped", n_notifications)) != NULL,
+  CASEMENT_TEST_WAIT_UNTIL ((stopped = notifications_find ("“Tray Stubborn” stopped", n_notifications)) != NULL,
               STEP_TIMEOUT_S, "the stopped notification");
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 
   /* A crash: QEMU killed under the guest. */
   g_action_group_activate_action (G_ACTION_GROUP (test_app), "start-vm", g_variant_new_string (slug));
@@ -1321,11 +1156,11 @@ test_tray_notifications (void)
   n_notifications = notifications_count ();
   g_assert_no_errno (kill (casement_vm_get_pid (vm), SIGKILL));
   wait_state (vm, CASEMENT_VM_STATE_CRASHED, STEP_TIMEOUT_S);
-  WAIT_UNTIL ((crashed = notifications_find ("“Tray Stubborn” crashed", n_notifications)) != NULL,
+  CASEMENT_TEST_WAIT_UNTIL ((crashed = notifications_find ("“Tray Stubborn” crashed", n_notifications)) != NULL,
               STEP_TIMEOUT_S, "the crash notification");
   g_assert_cmpstr (crashed->body, ==, casement_vm_get_last_error (vm));
   g_assert_cmpstr (notification_button (crashed, "app.show-vm-log", slug), ==, "Show Log");
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 
   notifications_stop ();
   g_assert_finalize_object (g_steal_pointer (&tray));
@@ -1334,61 +1169,6 @@ test_tray_notifications (void)
 /* ------------------------------------------------------------------ */
 /* The application in the background                                   */
 /* ------------------------------------------------------------------ */
-
-/* Our Xvfb goes with us, even when a failed test aborts. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-/* A display for GTK: the one we run under, else our own Xvfb. */
-static gboolean
-ensure_display (void)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *xvfb_path = NULL;
-  g_autofree char *display = NULL;
-  char number[16] = { 0 };
-  int fds[2];
-  gsize len = 0;
-
-  if (g_getenv ("DISPLAY") != NULL || xvfb != NULL)
-    return TRUE;
-
-  if (!(xvfb_path = g_find_program_in_path ("Xvfb")))
-    return FALSE;
-
-  /* Xvfb writes its display number to -displayfd once it is ready. */
-  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, &error));
-  g_assert_no_error (error);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  xvfb = g_subprocess_launcher_spawn (launcher, &error, xvfb_path, "-displayfd", "3",
-                                      "-nolisten", "tcp", "-screen", "0", "1280x800x24", NULL);
-  g_assert_no_error (error);
-  g_clear_object (&launcher);
-
-  while (len < sizeof number - 1)
-    {
-      gssize n = read (fds[0], number + len, 1);
-
-      if (n <= 0 || number[len] == '\n')
-        break;
-      len++;
-    }
-  close (fds[0]);
-  number[len] = '\0';
-  g_assert_cmpuint (len, >, 0);
-
-  display = g_strdup_printf (":%s", number);
-  g_setenv ("DISPLAY", display, TRUE);
-  g_test_message ("Started Xvfb on %s", display);
-
-  return TRUE;
-}
 
 typedef struct
 {
@@ -1588,7 +1368,7 @@ background_timeout_cb (gpointer user_data)
   Driver *driver = user_data;
 
   driver->timed_out = TRUE;
-  kill_strays ();
+  casement_test_kill_strays ();
   g_application_quit (G_APPLICATION (driver->app));
   return G_SOURCE_REMOVE;
 }
@@ -1633,7 +1413,7 @@ test_tray_background_subprocess (void)
   g_thread_join (g_steal_pointer (&thread));
 
   if (driver.error != NULL)
-    fail ("%s", driver.error);
+    g_error ("%s", driver.error);
   g_assert_false (driver.timed_out);
   g_assert_cmpint (status, ==, 0);
 
@@ -1642,7 +1422,7 @@ test_tray_background_subprocess (void)
   g_assert_false (g_file_test (run_dir, G_FILE_TEST_EXISTS));
 
   /* Its last words reach the server once the main context runs again. */
-  WAIT_UNTIL ((stopped = notifications_find ("“Tray Runner” stopped", 0)) != NULL,
+  CASEMENT_TEST_WAIT_UNTIL ((stopped = notifications_find ("“Tray Runner” stopped", 0)) != NULL,
               STEP_TIMEOUT_S, "the stopped notification");
 
   /* The server stays: this process ends here (see notifications_stop()). */
@@ -1668,7 +1448,7 @@ test_tray_background (void)
       return;
     }
 
-  if (!ensure_display ())
+  if (!casement_test_ensure_display ("1280x800x24", &xvfb))
     {
       g_test_skip ("Needs an X display: DISPLAY is unset and there is no Xvfb");
       return;
@@ -1680,12 +1460,10 @@ test_tray_background (void)
   g_assert_no_error (error);
 
   g_test_trap_subprocess (NULL, (BOOT_TIMEOUT_S + 5 * STEP_TIMEOUT_S) * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
-  if (!g_test_trap_has_passed ())
-    kill_strays ();
   g_test_trap_assert_passed ();
 
   g_assert_false (g_file_test (run_dir, G_FILE_TEST_EXISTS));
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 /* The item this process exports, if any. */
@@ -1714,12 +1492,12 @@ preference_check_cb (gpointer user_data)
   g_autofree char *name = NULL;
 
   /* Off from the start: no icon. */
-  spin (500);
+  casement_test_spin (500);
   g_assert_null (own_item_name ());
 
   /* The preference applies at once, both ways. */
   g_settings_set_boolean (settings, "show-tray", TRUE);
-  WAIT_UNTIL ((name = own_item_name ()) != NULL, STEP_TIMEOUT_S, "the tray item");
+  CASEMENT_TEST_WAIT_UNTIL ((name = own_item_name ()) != NULL, STEP_TIMEOUT_S, "the tray item");
   g_settings_set_boolean (settings, "show-tray", FALSE);
   wait_name (name, FALSE);
 
@@ -1746,7 +1524,7 @@ test_tray_preference (void)
 
   if (!g_test_subprocess ())
     {
-      if (!ensure_display ())
+      if (!casement_test_ensure_display ("1280x800x24", &xvfb))
         {
           g_test_skip ("Needs an X display: DISPLAY is unset and there is no Xvfb");
           return;
@@ -1817,6 +1595,7 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *env_dir = NULL;
   guint item_signals, menu_signals;
   int status;
 
@@ -1847,6 +1626,9 @@ main (int   argc,
       if (display != NULL)
         g_setenv ("DISPLAY", display, TRUE);
     }
+
+  env_dir = g_path_get_dirname (g_get_user_data_dir ());
+  casement_test_kill_on_abort (env_dir);
 
   client = g_dbus_connection_new_for_address_sync (bus_address (),
                                                    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
@@ -1889,12 +1671,7 @@ main (int   argc,
     g_test_dbus_down (test_bus);
   g_clear_object (&test_bus);
 
-  if (xvfb != NULL)
-    {
-      g_subprocess_send_signal (xvfb, SIGTERM);
-      g_subprocess_wait (xvfb, NULL, NULL);
-      g_clear_object (&xvfb);
-    }
+  casement_test_stop_display (&xvfb);
 
   g_clear_pointer (&app_record.opened, g_free);
   g_clear_pointer (&env, casement_test_guest_env_free);

@@ -27,14 +27,11 @@
 
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <gdk/x11/gdkx.h>
 #include <glib/gstdio.h>
-#include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
 #include "casement-application.h"
@@ -45,6 +42,7 @@
 #include "casement-qemu-img.h"
 #include "casement-test-guest.h"
 #include "casement-test-media.h"
+#include "casement-test-util.h"
 #include "casement-vm-row.h"
 #include "casement-vm-settings.h"
 #include "casement-vm-window.h"
@@ -68,230 +66,14 @@ static char                 *disc_a;     /* two small ISOs for the CD drives */
 static char                 *disc_b;
 static char                 *pictures_dir;
 
-/* ---- Processes ------------------------------------------------------------- */
-
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *paren;
-
-  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
-    return FALSE;
-
-  paren = strrchr (contents, ')');
-  return paren == NULL || (paren[2] != 'Z' && paren[2] != 'X');
-}
-
-/* Processes whose command line names our private data folder: the VMs. */
-static GArray *
-find_strays (void)
-{
-  const char *needle = g_get_user_data_dir ();
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)))
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-
-      pid = (GPid) g_ascii_strtoll (name, NULL, 10);
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (pid == getpid () || !pid_alive (pid) ||
-          !g_file_get_contents (path, &cmdline, &len, NULL))
-        continue;
-
-      for (gsize pos = 0; pos < len; pos += strlen (cmdline + pos) + 1)
-        {
-          if (strstr (cmdline + pos, needle) != NULL)
-            {
-              g_array_append_val (pids, pid);
-              break;
-            }
-        }
-    }
-
-  return pids;
-}
-
-static void
-kill_strays (void)
-{
-  g_autoptr(GArray) pids = find_strays ();
-
-  for (guint i = 0; i < pids->len; i++)
-    kill (g_array_index (pids, GPid, i), SIGKILL);
-}
-
-/* On a failure, before aborting: no VM may outlive the test. */
-G_GNUC_NORETURN static void
-fail (const char *format,
-      ...) G_GNUC_PRINTF (1, 2);
-
-static void
-fail (const char *format,
-      ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  kill_strays ();
-  g_error ("%s", message);
-}
-
-/* A fatal warning aborts the test too; the VMs run in sessions of their
- * own and would outlive it. */
-static gboolean
-fatal_log_cb (const char     *log_domain,
-              GLogLevelFlags  log_level,
-              const char     *message,
-              gpointer        user_data)
-{
-  kill_strays ();
-
-  return TRUE;
-}
-
-/* ---- Waiting ----------------------------------------------------------------- */
-
-static gboolean
-wake_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-#define WAIT_UNTIL(cond, timeout_s, what)                                        \
-  G_STMT_START {                                                                 \
-    gint64 end_ = g_get_monotonic_time () + (gint64) (timeout_s) * G_USEC_PER_SEC; \
-    guint wake_ = g_timeout_add (20, wake_cb, NULL);                             \
-                                                                                 \
-    while (!(cond))                                                              \
-      {                                                                          \
-        if (g_get_monotonic_time () > end_)                                      \
-          fail ("Timed out after %u s waiting for %s", (guint) (timeout_s), (what)); \
-        g_main_context_iteration (NULL, TRUE);                                   \
-      }                                                                          \
-    g_source_remove (wake_);                                                     \
-  } G_STMT_END
-
-/* Lets GTK lay out and draw what changed. */
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-  guint wake = g_timeout_add (20, wake_cb, NULL);
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (wake);
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
-static void
-assert_no_strays (void)
-{
-  g_autoptr(GArray) pids = NULL;
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-  /* Our own children are reaped by GLib's worker a moment after they end. */
-  do
-    {
-      g_clear_pointer (&pids, g_array_unref);
-      pids = find_strays ();
-      if (pids->len > 0)
-        spin (100);
-    }
-  while (pids->len > 0 && g_get_monotonic_time () < deadline);
-
-  if (pids->len > 0)
-    fail ("%u stray processes, e.g. pid %d", pids->len, (int) g_array_index (pids, GPid, 0));
-}
-
-/* ---- The display ------------------------------------------------------------- */
-
-/* Our Xvfb goes with us, even when a failed test aborts. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-/* The display we run under (build-aux/test uses xvfb-run), else our own Xvfb. */
-static gboolean
-ensure_display (void)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *xvfb_path = NULL;
-  g_autofree char *display = NULL;
-  char number[16] = { 0 };
-  gsize len = 0;
-  int fds[2];
-
-  if (g_getenv ("DISPLAY") != NULL)
-    return TRUE;
-
-  if (!(xvfb_path = g_find_program_in_path ("Xvfb")))
-    return FALSE;
-
-  /* Xvfb writes its display number to -displayfd once it is ready. */
-  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, &error));
-  g_assert_no_error (error);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  xvfb = g_subprocess_launcher_spawn (launcher, &error, xvfb_path, "-displayfd", "3",
-                                      "-nolisten", "tcp", "-screen", "0", "1600x1200x24", NULL);
-  g_assert_no_error (error);
-
-  while (len < sizeof number - 1)
-    {
-      gssize n = read (fds[0], number + len, 1);
-
-      if (n <= 0 || number[len] == '\n')
-        break;
-      len++;
-    }
-  close (fds[0]);
-  number[len] = '\0';
-  g_assert_cmpuint (len, >, 0);
-
-  display = g_strdup_printf (":%s", number);
-  g_setenv ("DISPLAY", display, TRUE);
-  return TRUE;
-}
-
 static gboolean
 subprocess_done (GSubprocess *process,
                  GError     **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  g_subprocess_wait_async (process, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "a helper program");
+  g_subprocess_wait_async (process, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "a helper program");
 
   return g_subprocess_wait_check_finish (process, result, error);
 }
@@ -347,7 +129,7 @@ screenshot (gpointer    window,
   if (import_path == NULL)
     return;
 
-  spin (300);
+  casement_test_spin (300);
   xid = window_xid (window);
   run_import (xid, name);
 }
@@ -359,7 +141,7 @@ screenshot_screen (const char *name)
   if (import_path == NULL)
     return;
 
-  spin (300);
+  casement_test_spin (300);
   run_import ("root", name);
 }
 
@@ -371,7 +153,7 @@ screenshot_desktop (const char *name)
   if (import_path == NULL)
     return;
 
-  spin (300);
+  casement_test_spin (300);
   run_import_crop ("root", "1280x800+0+0", name);
 }
 
@@ -396,7 +178,7 @@ xdo (const char *first_arg,
   g_assert_no_error (error);
   subprocess_done (process, &error);
   g_assert_no_error (error);
-  spin (200);
+  casement_test_spin (200);
 }
 
 static void
@@ -406,7 +188,7 @@ focus_window (GtkWindow *window)
 
   gtk_window_present (window);
   xdo ("windowfocus", "--sync", xid, NULL);
-  WAIT_UNTIL (gtk_window_is_active (window), STEP_TIMEOUT_S, "the window to have the focus");
+  CASEMENT_TEST_WAIT_UNTIL (gtk_window_is_active (window), STEP_TIMEOUT_S, "the window to have the focus");
 }
 
 /* ---- Widgets ------------------------------------------------------------------ */
@@ -419,7 +201,7 @@ template_child (gpointer    widget,
   GObject *object = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
 
   if (object == NULL)
-    fail ("No template child %s in %s", name, G_OBJECT_TYPE_NAME (widget));
+    g_error ("No template child %s in %s", name, G_OBJECT_TYPE_NAME (widget));
 
   return object;
 }
@@ -470,7 +252,7 @@ wait_message_dialog (GtkWindow *parent)
 {
   AdwMessageDialog *dialog = NULL;
 
-  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+  CASEMENT_TEST_WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
               gtk_window_get_transient_for (GTK_WINDOW (dialog)) == parent,
               STEP_TIMEOUT_S, "a message dialog");
   return dialog;
@@ -520,11 +302,11 @@ click_response (AdwMessageDialog *dialog,
   GtkWidget *button = find_button (GTK_WIDGET (dialog), label);
 
   if (button == NULL)
-    fail ("The dialog has no button “%s”", label);
+    g_error ("The dialog has no button “%s”", label);
 
   g_object_ref (dialog);
   g_signal_emit_by_name (button, "clicked");
-  WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the dialog to close");
+  CASEMENT_TEST_WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the dialog to close");
   g_object_unref (dialog);
 }
 
@@ -565,7 +347,7 @@ action_enabled (gpointer    root,
   GtkWidget *widget = find_actionable (GTK_WIDGET (root), action, target);
 
   if (widget == NULL)
-    fail ("Nothing in %s is bound to %s", G_OBJECT_TYPE_NAME (root), action);
+    g_error ("Nothing in %s is bound to %s", G_OBJECT_TYPE_NAME (root), action);
 
   return gtk_widget_is_sensitive (widget);
 }
@@ -612,7 +394,7 @@ menu_item_enabled (gpointer    root,
   GtkWidget *item = find_menu_item (GTK_WIDGET (root), label);
 
   if (item == NULL)
-    fail ("No menu item “%s” in %s", label, G_OBJECT_TYPE_NAME (root));
+    g_error ("No menu item “%s” in %s", label, G_OBJECT_TYPE_NAME (root));
 
   return gtk_widget_is_sensitive (item);
 }
@@ -642,7 +424,7 @@ wait_text (gpointer    window,
 {
   g_autofree char *what = g_strdup_printf ("“%s” to show", text);
 
-  WAIT_UNTIL (shows_text (GTK_WIDGET (window), text), timeout_s, what);
+  CASEMENT_TEST_WAIT_UNTIL (shows_text (GTK_WIDGET (window), text), timeout_s, what);
 }
 
 /* ---- The application and its VMs --------------------------------------------- */
@@ -654,7 +436,7 @@ library_window (void)
     if (CASEMENT_IS_WINDOW (l->data))
       return l->data;
 
-  fail ("No library window");
+  g_error ("No library window");
 }
 
 /* The store the application's library reads: the default folder, as
@@ -699,8 +481,8 @@ create_vm (const char       *name,
   g_autoptr(GError) error = NULL;
   char *slug;
 
-  casement_vm_store_create_async (store (), config, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "VM creation");
+  casement_vm_store_create_async (store (), config, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "VM creation");
   slug = casement_vm_store_create_finish (store (), result, &error);
   g_assert_no_error (error);
 
@@ -720,7 +502,7 @@ add_guest (const char *name,
   casement_vm_config_set_drivers_iso (config, disc_b);
   slug = create_vm (name, config);
   casement_window_reload (library_window ());
-  WAIT_UNTIL ((vm = lookup_vm (slug)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
+  CASEMENT_TEST_WAIT_UNTIL ((vm = lookup_vm (slug)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
 
   return vm;
 }
@@ -738,7 +520,7 @@ add_stub (const char *name,
   casement_vm_config_set_disk_size (config, 0);
   slug = create_vm (name, config);
   casement_window_reload (library_window ());
-  WAIT_UNTIL ((vm = lookup_vm (slug)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
+  CASEMENT_TEST_WAIT_UNTIL ((vm = lookup_vm (slug)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
 
   return vm;
 }
@@ -796,7 +578,7 @@ wait_state (CasementVm      *vm,
   g_autofree char *what = g_strdup_printf ("%s to be %s", casement_vm_get_slug (vm),
                                            casement_vm_state_to_label (state));
 
-  WAIT_UNTIL (casement_vm_get_state (vm) == state, timeout_s, what);
+  CASEMENT_TEST_WAIT_UNTIL (casement_vm_get_state (vm) == state, timeout_s, what);
 }
 
 static void
@@ -809,7 +591,7 @@ wait_serial (CasementVm *vm,
   g_autoptr(GError) error = NULL;
 
   if (!casement_test_guest_wait_serial (serial, regex, timeout_s * 1000, NULL, &error))
-    fail ("%s", error->message);
+    g_error ("%s", error->message);
 }
 
 /* A QMP command on the VM's second socket, as casementctl would send it:
@@ -829,13 +611,13 @@ qmp (CasementVm *vm,
   g_assert_no_error (error);
   socket = g_build_filename (run_dir, CASEMENT_RUNTIME_QMP_CLI_SOCKET, NULL);
 
-  casement_qmp_client_connect_async (client, socket, NULL, store_result_cb, &connected);
-  WAIT_UNTIL (connected != NULL, STEP_TIMEOUT_S, "the QMP connection");
+  casement_qmp_client_connect_async (client, socket, NULL, casement_test_store_result_cb, &connected);
+  CASEMENT_TEST_WAIT_UNTIL (connected != NULL, STEP_TIMEOUT_S, "the QMP connection");
   if (!casement_qmp_client_connect_finish (client, connected, &error))
-    fail ("Cannot connect to %s: %s", socket, error->message);
+    g_error ("Cannot connect to %s: %s", socket, error->message);
 
-  casement_qmp_client_execute_async (client, command, NULL, NULL, store_result_cb, &executed);
-  WAIT_UNTIL (executed != NULL, STEP_TIMEOUT_S, command);
+  casement_qmp_client_execute_async (client, command, NULL, NULL, casement_test_store_result_cb, &executed);
+  CASEMENT_TEST_WAIT_UNTIL (executed != NULL, STEP_TIMEOUT_S, command);
   reply = casement_qmp_client_execute_finish (client, executed, &error);
   g_assert_no_error (error);
   casement_qmp_client_close (client);
@@ -882,7 +664,7 @@ qmp_cd_file (CasementVm *vm,
                                                       "file"));
     }
 
-  fail ("No drive %s in query-block", qdev);
+  g_error ("No drive %s in query-block", qdev);
 }
 
 static gboolean
@@ -905,8 +687,8 @@ force_off (CasementVm *vm)
       casement_vm_get_state (vm) == CASEMENT_VM_STATE_CRASHED)
     return;
 
-  casement_vm_force_off_async (vm, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "force off");
+  casement_vm_force_off_async (vm, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "force off");
   casement_vm_force_off_finish (vm, result, &error);
   g_assert_no_error (error);
 }
@@ -942,7 +724,7 @@ screenshot_menu (gpointer    window,
   gtk_menu_button_popup (menu_button);
   screenshot_screen (name);
   gtk_menu_button_popdown (menu_button);
-  spin (200);
+  casement_test_spin (200);
 }
 
 /* Chooses @path in the file chooser a window just opened (GTK's own
@@ -954,17 +736,17 @@ choose_file (const char *path)
   g_autoptr(GError) error = NULL;
   GtkFileChooserDialog *dialog = NULL;
 
-  WAIT_UNTIL ((dialog = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG)) != NULL, STEP_TIMEOUT_S, "a file chooser");
-  spin (300);
+  CASEMENT_TEST_WAIT_UNTIL ((dialog = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG)) != NULL, STEP_TIMEOUT_S, "a file chooser");
+  casement_test_spin (300);
   /* A folder chooser with nothing selected picks the folder it shows. */
   if (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (dialog)) == GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER)
     gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), file, &error);
   else
     gtk_file_chooser_set_file (GTK_FILE_CHOOSER (dialog), file, &error);
   g_assert_no_error (error);
-  spin (500);
+  casement_test_spin (500);
   gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
-  WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the file chooser to close");
+  CASEMENT_TEST_WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the file chooser to close");
 }
 
 static guint
@@ -1030,10 +812,10 @@ open_settings (CasementVm *vm)
   CasementVmSettings *settings = NULL;
 
   gtk_widget_activate_action (GTK_WIDGET (find_row (vm)), "row.settings", NULL);
-  WAIT_UNTIL ((settings = find_toplevel (CASEMENT_TYPE_VM_SETTINGS)) != NULL &&
+  CASEMENT_TEST_WAIT_UNTIL ((settings = find_toplevel (CASEMENT_TYPE_VM_SETTINGS)) != NULL &&
               casement_vm_settings_get_vm (settings) == vm,
               STEP_TIMEOUT_S, "the settings window");
-  WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to load");
+  CASEMENT_TEST_WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to load");
   g_assert_null (casement_vm_settings_get_error (settings));
 
   return settings;
@@ -1043,8 +825,8 @@ open_settings (CasementVm *vm)
 static void
 settle_settings (CasementVmSettings *settings)
 {
-  spin (50);
-  WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to be saved");
+  casement_test_spin (50);
+  CASEMENT_TEST_WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to be saved");
 }
 
 static gpointer
@@ -1061,7 +843,7 @@ assert_error_says (CasementVmSettings *settings,
   const char *error = casement_vm_settings_get_error (settings);
 
   if (error == NULL || strstr (error, needle) == NULL)
-    fail ("The settings say “%s”, not “%s”", error ? error : "(nothing)", needle);
+    g_error ("The settings say “%s”, not “%s”", error ? error : "(nothing)", needle);
 }
 
 /* ---- Test cases ------------------------------------------------------------------ */
@@ -1077,8 +859,8 @@ test_ui_library (void)
   g_auto(GStrv) problems = NULL;
   CasementHost *host;
 
-  WAIT_UNTIL ((host = casement_window_get_host (window)) != NULL, STEP_TIMEOUT_S, "the host probe");
-  spin (300);
+  CASEMENT_TEST_WAIT_UNTIL ((host = casement_window_get_host (window)) != NULL, STEP_TIMEOUT_S, "the host probe");
+  casement_test_spin (300);
   g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "empty");
 
   /* Each problem the probe found is told, with what to do; none, no note. */
@@ -1096,7 +878,7 @@ test_ui_library (void)
   g_assert_true (menu_item_enabled (window, "_Keyboard Shortcuts"));
 
   gtk_window_set_default_size (GTK_WINDOW (window), 640, 560);
-  spin (300);
+  casement_test_spin (300);
   g_assert_cmpint (surface_width (window), ==, 640);
   screenshot (window, "library-empty-640");
   gtk_window_set_default_size (GTK_WINDOW (window), 960, 640);
@@ -1134,7 +916,7 @@ test_ui_shortcuts (void)
   /* Ctrl+? as the user presses it. */
   focus_window (GTK_WINDOW (window));
   xdo ("key", "ctrl+question", NULL);
-  WAIT_UNTIL ((shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW)) != NULL, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL ((shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW)) != NULL, STEP_TIMEOUT_S,
               "the shortcuts window");
   g_assert_true (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)) == shortcuts);
   screenshot (shortcuts, "shortcuts");
@@ -1152,7 +934,7 @@ test_ui_shortcuts (void)
   g_settings_reset (settings, "release-shortcut");
 
   gtk_window_close (GTK_WINDOW (shortcuts));
-  spin (200);
+  casement_test_spin (200);
 }
 
 static void
@@ -1175,7 +957,7 @@ test_ui_preferences (void)
 
   focus_window (GTK_WINDOW (window));
   xdo ("key", "ctrl+comma", NULL);
-  WAIT_UNTIL ((preferences = find_toplevel (CASEMENT_TYPE_PREFERENCES)) != NULL, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL ((preferences = find_toplevel (CASEMENT_TYPE_PREFERENCES)) != NULL, STEP_TIMEOUT_S,
               "the preferences");
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (preferences)));
   g_assert_false (gtk_widget_get_visible (template_child (preferences, CASEMENT_TYPE_PREFERENCES, "note_group")));
@@ -1225,7 +1007,7 @@ test_ui_preferences (void)
   value = g_settings_get_string (settings, "release-shortcut");
   g_assert_cmpstr (value, ==, "<Control><Alt>g");
   xdo ("key", "ctrl+alt+k", NULL);
-  WAIT_UNTIL (!toplevel_exists (capture), STEP_TIMEOUT_S, "the shortcut dialog to close");
+  CASEMENT_TEST_WAIT_UNTIL (!toplevel_exists (capture), STEP_TIMEOUT_S, "the shortcut dialog to close");
   g_clear_pointer (&value, g_free);
   value = g_settings_get_string (settings, "release-shortcut");
   g_assert_cmpstr (value, ==, "<Control><Alt>k");
@@ -1243,7 +1025,7 @@ test_ui_preferences (void)
   /* A build without the schema says so, and offers nothing to change. */
   preferences = casement_preferences_new (GTK_WINDOW (window), NULL);
   gtk_window_present (GTK_WINDOW (preferences));
-  spin (300);
+  casement_test_spin (300);
   g_assert_true (gtk_widget_get_visible (template_child (preferences, CASEMENT_TYPE_PREFERENCES, "note_group")));
   g_assert_false (gtk_widget_is_sensitive (template_child (preferences, CASEMENT_TYPE_PREFERENCES, "vms_group")));
   g_assert_false (gtk_widget_is_sensitive (template_child (preferences, CASEMENT_TYPE_PREFERENCES,
@@ -1307,15 +1089,15 @@ test_ui_vm_window (void)
 
   /* Its window, with the guest's screen live */
   gtk_widget_activate_action (GTK_WIDGET (row), "row.open", NULL);
-  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
+  CASEMENT_TEST_WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
   display = CASEMENT_DISPLAY (casement_vm_window_get_display (window));
   wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
-  WAIT_UNTIL (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING, STEP_TIMEOUT_S,
               "the guest's screen");
   g_assert_true (menu_item_enabled (window, "_Shut Down"));
   g_assert_true (menu_item_enabled (window, "_Reset"));
   g_assert_false (menu_item_enabled (window, "S_ettings…"));
-  spin (1000);
+  casement_test_spin (1000);
   screenshot (window, "vm-window");
   screenshot_menu (window, "system-shutdown-symbolic", "vm-window-power-menu");
   screenshot_menu (window, "view-more-symbolic", "vm-window-main-menu");
@@ -1358,14 +1140,14 @@ test_ui_vm_window (void)
       gtk_window_set_default_size (GTK_WINDOW (window),
                                    width + 1280 - gtk_widget_get_width (GTK_WIDGET (display)),
                                    height + 800 - gtk_widget_get_height (GTK_WIDGET (display)));
-      spin (1500);
+      casement_test_spin (1500);
     }
-  WAIT_UNTIL (casement_display_get_presenting (display), STEP_TIMEOUT_S, "frames on the X11 path");
+  CASEMENT_TEST_WAIT_UNTIL (casement_display_get_presenting (display), STEP_TIMEOUT_S, "frames on the X11 path");
   screenshot (window, "vm-window-1to1");
 
   shots = count_pngs (pictures_dir);
   xdo ("key", "ctrl+shift+s", NULL);
-  WAIT_UNTIL (count_pngs (pictures_dir) == shots + 1, STEP_TIMEOUT_S, "a screenshot in Pictures");
+  CASEMENT_TEST_WAIT_UNTIL (count_pngs (pictures_dir) == shots + 1, STEP_TIMEOUT_S, "a screenshot in Pictures");
   {
     g_autoptr(GPtrArray) pngs = list_pngs (pictures_dir);
 
@@ -1381,7 +1163,7 @@ test_ui_vm_window (void)
   wait_text (window, "Screenshot saved to Pictures", STEP_TIMEOUT_S);
   g_assert_false (casement_display_get_presenting (display));
   screenshot (window, "vm-window-toast");
-  WAIT_UNTIL (casement_display_get_presenting (display), 2 * STEP_TIMEOUT_S, "the toast to go");
+  CASEMENT_TEST_WAIT_UNTIL (casement_display_get_presenting (display), 2 * STEP_TIMEOUT_S, "the toast to go");
 
   /* ... and not once the guest has it: then the keys are the guest's. */
   xid = window_xid (GTK_WINDOW (window));
@@ -1397,13 +1179,13 @@ test_ui_vm_window (void)
   }
   xdo ("mousemove", "--window", xid, x, y, NULL);
   xdo ("click", "1", NULL);
-  WAIT_UNTIL (casement_display_get_keyboard_grabbed (display), STEP_TIMEOUT_S, "the keyboard grab");
+  CASEMENT_TEST_WAIT_UNTIL (casement_display_get_keyboard_grabbed (display), STEP_TIMEOUT_S, "the keyboard grab");
   xdo ("key", "ctrl+shift+p", NULL);
-  spin (1500);
+  casement_test_spin (1500);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   g_assert_true (qmp_status_is (vm, "running"));
   xdo ("key", "ctrl+alt+g", NULL);
-  WAIT_UNTIL (!casement_display_get_keyboard_grabbed (display), STEP_TIMEOUT_S, "the keyboard release");
+  CASEMENT_TEST_WAIT_UNTIL (!casement_display_get_keyboard_grabbed (display), STEP_TIMEOUT_S, "the keyboard release");
   xdo ("mousemove", "0", "0", NULL);
 
   /* The release shortcut follows the preference, in open windows too. */
@@ -1415,22 +1197,22 @@ test_ui_vm_window (void)
   /* Reset: the guest boots again. */
   boots = count_serial (vm, "TG: ready");
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.reset", NULL);
-  WAIT_UNTIL (count_serial (vm, "TG: ready") == boots + 1, BOOT_TIMEOUT_S, "the guest to boot again");
+  CASEMENT_TEST_WAIT_UNTIL (count_serial (vm, "TG: ready") == boots + 1, BOOT_TIMEOUT_S, "the guest to boot again");
   g_assert_true (qmp_status_is (vm, "running"));
 
   /* CDs: eject, change through the file chooser, the driver disc. */
   g_assert_true (cd_holds (vm, "cd-install", disc_a));
   g_assert_true (cd_holds (vm, "cd-drivers", disc_b));
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.eject", "s", "cd-install");
-  WAIT_UNTIL (cd_holds (vm, "cd-install", NULL), STEP_TIMEOUT_S, "the install CD to be ejected");
+  CASEMENT_TEST_WAIT_UNTIL (cd_holds (vm, "cd-install", NULL), STEP_TIMEOUT_S, "the install CD to be ejected");
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.change-cd", "s", "cd-install");
   choose_file (disc_b);
-  WAIT_UNTIL (cd_holds (vm, "cd-install", disc_b), STEP_TIMEOUT_S, "the other disc in the install drive");
+  CASEMENT_TEST_WAIT_UNTIL (cd_holds (vm, "cd-install", disc_b), STEP_TIMEOUT_S, "the other disc in the install drive");
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.eject", "s", "cd-drivers");
-  WAIT_UNTIL (cd_holds (vm, "cd-drivers", NULL), STEP_TIMEOUT_S, "the driver CD to be ejected");
+  CASEMENT_TEST_WAIT_UNTIL (cd_holds (vm, "cd-drivers", NULL), STEP_TIMEOUT_S, "the driver CD to be ejected");
   g_assert_true (menu_item_enabled (window, "Insert _Driver CD"));
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.insert-drivers", NULL);
-  WAIT_UNTIL (cd_holds (vm, "cd-drivers", disc_b), STEP_TIMEOUT_S, "the driver disc back");
+  CASEMENT_TEST_WAIT_UNTIL (cd_holds (vm, "cd-drivers", disc_b), STEP_TIMEOUT_S, "the driver disc back");
 
   /* A snapshot, taken and reverted to through the window. */
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.snapshot-create", NULL);
@@ -1440,14 +1222,14 @@ test_ui_vm_window (void)
   click_response (dialog, "_Take Snapshot");
   wait_text (window, "Done", BOOT_TIMEOUT_S);
   g_assert_false (shows_text (GTK_WIDGET (window), "Snapshot failed"));
-  casement_vm_snapshot_list_async (vm, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "the snapshot list");
+  casement_vm_snapshot_list_async (vm, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "the snapshot list");
   snapshots = casement_vm_snapshot_list_finish (vm, result, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < snapshots->len; i++)
     found |= g_str_equal (((CasementVmSnapshot *) g_ptr_array_index (snapshots, i))->name, "ui-snapshot");
   g_assert_true (found);
-  WAIT_UNTIL (!shows_text (GTK_WIDGET (window), "Done"), STEP_TIMEOUT_S, "the toast to go");
+  CASEMENT_TEST_WAIT_UNTIL (!shows_text (GTK_WIDGET (window), "Done"), STEP_TIMEOUT_S, "the toast to go");
 
   handler = g_signal_connect (vm, "notify::state", G_CALLBACK (record_state), states);
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.snapshot-revert", "s", "ui-snapshot");
@@ -1465,16 +1247,16 @@ test_ui_vm_window (void)
   dialog = wait_message_dialog (GTK_WINDOW (window));
   screenshot (dialog, "vm-window-close");
   click_response (dialog, "_Keep Running");
-  WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the VM window to close");
+  CASEMENT_TEST_WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the VM window to close");
   window = NULL;
-  WAIT_UNTIL (g_file_test (thumbnail, G_FILE_TEST_EXISTS), STEP_TIMEOUT_S, "the thumbnail");
+  CASEMENT_TEST_WAIT_UNTIL (g_file_test (thumbnail, G_FILE_TEST_EXISTS), STEP_TIMEOUT_S, "the thumbnail");
   g_assert_true (is_png (thumbnail));
   row = find_row (vm);
-  WAIT_UNTIL (g_strcmp0 (gtk_stack_get_visible_child_name (template_child (row, CASEMENT_TYPE_VM_ROW,
+  CASEMENT_TEST_WAIT_UNTIL (g_strcmp0 (gtk_stack_get_visible_child_name (template_child (row, CASEMENT_TYPE_VM_ROW,
                                                                            "thumbnail_stack")),
                          "thumbnail") == 0,
               STEP_TIMEOUT_S, "the row to show the thumbnail");
-  g_assert_true (pid_alive (pid));
+  g_assert_true (casement_test_pid_alive (pid));
   g_assert_true (qmp_status_is (vm, "running"));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "Linux · Running");
@@ -1482,9 +1264,9 @@ test_ui_vm_window (void)
 
   /* Opened again: the window finds the running guest. */
   g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
-  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window again");
+  CASEMENT_TEST_WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window again");
   display = CASEMENT_DISPLAY (casement_vm_window_get_display (window));
-  WAIT_UNTIL (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING, STEP_TIMEOUT_S,
               "the guest's screen again");
   g_assert_cmpint (casement_vm_get_pid (vm), ==, pid);
 
@@ -1492,7 +1274,7 @@ test_ui_vm_window (void)
   gtk_widget_activate_action (GTK_WIDGET (window), "vm.shut-down", NULL);
   wait_state (vm, CASEMENT_VM_STATE_STOPPED, BOOT_TIMEOUT_S);
   wait_serial (vm, "TG: powerdown", STEP_TIMEOUT_S);
-  g_assert_false (pid_alive (pid));
+  g_assert_false (casement_test_pid_alive (pid));
   g_assert_true (action_enabled (window, "vm.start", NULL));
   g_assert_true (menu_item_enabled (window, "S_ettings…"));
   g_assert_false (menu_item_enabled (window, "_Shut Down"));
@@ -1500,8 +1282,8 @@ test_ui_vm_window (void)
 
   /* Not running: closing asks nothing. */
   gtk_window_close (GTK_WINDOW (window));
-  WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the stopped VM's window to close");
-  assert_no_strays ();
+  CASEMENT_TEST_WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the stopped VM's window to close");
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 /* The shutdown timeout of the preferences reaches the shutdown: a guest
@@ -1540,7 +1322,7 @@ test_ui_shutdown_timeout (void)
   g_signal_emit_by_name (force, "clicked");
   wait_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
   g_settings_reset (settings, "shutdown-timeout");
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 static guint64
@@ -1553,8 +1335,8 @@ disk_virtual_size (CasementVm *vm)
   g_autoptr(GError) error = NULL;
   g_auto(CasementQemuImgInfo) info = { 0 };
 
-  casement_qemu_img_info_async (disk, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "qemu-img info");
+  casement_qemu_img_info_async (disk, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "qemu-img info");
   g_assert_true (casement_qemu_img_info_finish (result, &info, &error));
   g_assert_no_error (error);
 
@@ -1601,7 +1383,7 @@ test_ui_settings (void)
   g_assert_null (casement_vm_settings_get_error (settings));
   config = load_config (vm);
   g_assert_cmpstr (casement_vm_config_get_name (config), ==, "UI Settings Renamed");
-  WAIT_UNTIL (g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (find_row (vm))),
+  CASEMENT_TEST_WAIT_UNTIL (g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (find_row (vm))),
                          "UI Settings Renamed") == 0,
               STEP_TIMEOUT_S, "the library to show the new name");
 
@@ -1652,7 +1434,7 @@ test_ui_settings (void)
 
   /* The disk grows, never shrinks. */
   g_assert_cmpuint (disk_virtual_size (vm), ==, 64 * MIB);
-  WAIT_UNTIL (gtk_widget_is_sensitive (settings_child (settings, "grow_button")), STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL (gtk_widget_is_sensitive (settings_child (settings, "grow_button")), STEP_TIMEOUT_S,
               "the disk's size");
   /* g_format_size() puts a no-break space before the unit. */
   g_assert_true (g_str_has_prefix (adw_expander_row_get_subtitle (settings_child (settings, "disk_row")),
@@ -1669,7 +1451,7 @@ test_ui_settings (void)
   g_clear_object (&config);
   config = load_config (vm);
   g_assert_cmpuint (casement_vm_config_get_disk_size (config), ==, GIB);
-  WAIT_UNTIL (g_str_has_prefix (adw_expander_row_get_subtitle (settings_child (settings, "disk_row")), "1.0\u00a0GiB,"),
+  CASEMENT_TEST_WAIT_UNTIL (g_str_has_prefix (adw_expander_row_get_subtitle (settings_child (settings, "disk_row")), "1.0\u00a0GiB,"),
               STEP_TIMEOUT_S, "the new size");
   g_assert_false (gtk_widget_is_sensitive (settings_child (settings, "grow_button")));
 
@@ -1772,18 +1554,18 @@ test_ui_settings (void)
 
   /* Started meanwhile (from the library): nothing can change until it stops. */
   gtk_widget_activate_action (GTK_WIDGET (find_row (vm)), "row.start", NULL);
-  WAIT_UNTIL (casement_vm_settings_get_state (settings) == CASEMENT_VM_SETTINGS_STATE_LOCKED,
+  CASEMENT_TEST_WAIT_UNTIL (casement_vm_settings_get_state (settings) == CASEMENT_VM_SETTINGS_STATE_LOCKED,
               BOOT_TIMEOUT_S, "the settings to lock");
   g_assert_false (gtk_widget_is_sensitive (settings_child (settings, "hardware_group")));
   g_assert_true (gtk_widget_get_visible (settings_child (settings, "status_group")));
   wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
   screenshot (settings, "settings-locked");
   force_off (vm);
-  WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to unlock");
+  CASEMENT_TEST_WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to unlock");
   g_assert_true (gtk_widget_is_sensitive (settings_child (settings, "hardware_group")));
 
   gtk_window_destroy (GTK_WINDOW (settings));
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 /* A Windows 11 VM warns when its TPM or Secure Boot goes, and the config
@@ -1841,7 +1623,7 @@ test_ui_settings_windows (void)
     g_file_set_contents (json, "{ not json", -1, &error);
     g_assert_no_error (error);
     settings = casement_vm_settings_show (GTK_WINDOW (library_window ()), vm, NULL);
-    WAIT_UNTIL (casement_vm_settings_get_state (settings) == CASEMENT_VM_SETTINGS_STATE_BROKEN,
+    CASEMENT_TEST_WAIT_UNTIL (casement_vm_settings_get_state (settings) == CASEMENT_VM_SETTINGS_STATE_BROKEN,
                 STEP_TIMEOUT_S, "the settings to fail to load");
     g_assert_true (gtk_widget_get_visible (settings_child (settings, "status_group")));
     g_assert_false (gtk_widget_is_sensitive (settings_child (settings, "hardware_group")));
@@ -1876,9 +1658,9 @@ test_ui_delete (void)
   dialog = wait_message_dialog (GTK_WINDOW (window));
   screenshot (dialog, "delete");
   click_response (dialog, "Delete, _Keep Disk");
-  WAIT_UNTIL (count_rows () == rows - 1 && lookup_vm (keeper_slug) == NULL, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL (count_rows () == rows - 1 && lookup_vm (keeper_slug) == NULL, STEP_TIMEOUT_S,
               "the VM to leave the library");
-  WAIT_UNTIL (!g_file_test (keeper_dir, G_FILE_TEST_EXISTS), STEP_TIMEOUT_S, "its folder to go");
+  CASEMENT_TEST_WAIT_UNTIL (!g_file_test (keeper_dir, G_FILE_TEST_EXISTS), STEP_TIMEOUT_S, "its folder to go");
   g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
   wait_text (window, "its disk is kept", STEP_TIMEOUT_S);
   screenshot (window, "library-deleted");
@@ -1886,8 +1668,8 @@ test_ui_delete (void)
   gtk_widget_activate_action (GTK_WIDGET (find_row (doomed)), "row.delete", NULL);
   dialog = wait_message_dialog (GTK_WINDOW (window));
   click_response (dialog, "_Delete Everything");
-  WAIT_UNTIL (lookup_vm (doomed_slug) == NULL, STEP_TIMEOUT_S, "the second VM to go");
-  WAIT_UNTIL (!g_file_test (doomed_dir, G_FILE_TEST_EXISTS), STEP_TIMEOUT_S, "its folder to go");
+  CASEMENT_TEST_WAIT_UNTIL (lookup_vm (doomed_slug) == NULL, STEP_TIMEOUT_S, "the second VM to go");
+  CASEMENT_TEST_WAIT_UNTIL (!g_file_test (doomed_dir, G_FILE_TEST_EXISTS), STEP_TIMEOUT_S, "its folder to go");
   g_assert_false (g_file_test (doomed_disk, G_FILE_TEST_EXISTS));
 
   g_assert_cmpint (g_unlink (kept), ==, 0);
@@ -1912,20 +1694,20 @@ test_ui_search (void)
 
   focus_window (GTK_WINDOW (window));
   xdo ("key", "ctrl+f", NULL);
-  WAIT_UNTIL (gtk_search_bar_get_search_mode (bar), STEP_TIMEOUT_S, "the search bar");
+  CASEMENT_TEST_WAIT_UNTIL (gtk_search_bar_get_search_mode (bar), STEP_TIMEOUT_S, "the search bar");
   xdo ("type", "alp", NULL);
-  WAIT_UNTIL (count_rows () == 1, STEP_TIMEOUT_S, "one VM to match");
+  CASEMENT_TEST_WAIT_UNTIL (count_rows () == 1, STEP_TIMEOUT_S, "one VM to match");
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "alp");
   g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "list");
   screenshot (window, "library-search");
 
   gtk_editable_set_text (GTK_EDITABLE (entry), "no such machine");
-  WAIT_UNTIL (g_strcmp0 (gtk_stack_get_visible_child_name (stack), "no-results") == 0, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL (g_strcmp0 (gtk_stack_get_visible_child_name (stack), "no-results") == 0, STEP_TIMEOUT_S,
               "the no-results page");
   screenshot (window, "library-search-none");
 
   gtk_editable_set_text (GTK_EDITABLE (entry), "");
-  WAIT_UNTIL (count_rows () == all, STEP_TIMEOUT_S, "every VM back");
+  CASEMENT_TEST_WAIT_UNTIL (count_rows () == all, STEP_TIMEOUT_S, "every VM back");
   gtk_search_bar_set_search_mode (bar, FALSE);
   screenshot (window, "library-many");
 }
@@ -1938,13 +1720,13 @@ resize (gpointer window,
         int      height)
 {
   /* Not while it maps: GTK then keeps the size it maps with. */
-  WAIT_UNTIL (gtk_widget_get_mapped (window) && surface_width (window) > 1, STEP_TIMEOUT_S, "the window to show");
-  spin (300);
+  CASEMENT_TEST_WAIT_UNTIL (gtk_widget_get_mapped (window) && surface_width (window) > 1, STEP_TIMEOUT_S, "the window to show");
+  casement_test_spin (300);
   gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
   gtk_window_set_default_size (GTK_WINDOW (window), width, height);
   gtk_window_present (GTK_WINDOW (window));
-  WAIT_UNTIL (gtk_widget_get_mapped (window), STEP_TIMEOUT_S, "the window to show again");
-  spin (300);
+  CASEMENT_TEST_WAIT_UNTIL (gtk_widget_get_mapped (window), STEP_TIMEOUT_S, "the window to show again");
+  casement_test_spin (300);
 }
 
 static CasementVm *
@@ -1997,8 +1779,8 @@ casementctl_list (const char *vm_folder)
 
   process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CASEMENTCTL"), "list", NULL);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "casementctl list");
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "casementctl list");
   g_subprocess_communicate_utf8_finish (process, result, &out, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (process));
@@ -2024,10 +1806,10 @@ test_ui_vm_folder (void)
     {
       CasementVm *vm = NULL;
 
-      WAIT_UNTIL ((vm = find_vm_named ("UI Elsewhere")) != NULL, STEP_TIMEOUT_S, "the other folder's VM");
+      CASEMENT_TEST_WAIT_UNTIL ((vm = find_vm_named ("UI Elsewhere")) != NULL, STEP_TIMEOUT_S, "the other folder's VM");
       g_assert_cmpstr (casement_vm_store_get_root (casement_vm_get_store (vm)), ==,
                        g_getenv ("CASEMENT_TEST_UI_VM_FOLDER"));
-      spin (500);
+      casement_test_spin (500);
       g_assert_cmpuint (count_rows (), ==, 1);
       return;
     }
@@ -2036,8 +1818,8 @@ test_ui_vm_folder (void)
   elsewhere = casement_vm_store_new (folder);
   config = casement_vm_config_new ("UI Elsewhere");
   casement_vm_config_set_disk_size (config, 0);
-  casement_vm_store_create_async (elsewhere, config, NULL, store_result_cb, &result);
-  WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "VM creation");
+  casement_vm_store_create_async (elsewhere, config, NULL, casement_test_store_result_cb, &result);
+  CASEMENT_TEST_WAIT_UNTIL (result != NULL, STEP_TIMEOUT_S, "VM creation");
   slug = casement_vm_store_create_finish (elsewhere, result, &error);
   g_assert_no_error (error);
 
@@ -2067,9 +1849,9 @@ wait_screen (CasementVmWindow *window)
 {
   CasementDisplay *display = CASEMENT_DISPLAY (casement_vm_window_get_display (window));
 
-  WAIT_UNTIL (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL (casement_display_get_state (display) == CASEMENT_DISPLAY_STATE_RUNNING, STEP_TIMEOUT_S,
               "the guest's screen");
-  spin (1500);
+  casement_test_spin (1500);
 }
 
 /* Closing a running VM's window with "Remember my choice" ticked: the
@@ -2096,7 +1878,7 @@ test_ui_close_remember (void)
   wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
   pid = casement_vm_get_pid (vm);
   g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
-  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
+  CASEMENT_TEST_WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
   wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
   wait_screen (window);
 
@@ -2110,29 +1892,29 @@ test_ui_close_remember (void)
   gtk_check_button_set_active (GTK_CHECK_BUTTON (remember), TRUE);
   screenshot_desktop ("close-dialog-remember");
   click_response (dialog, "_Keep Running");
-  WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the VM window to close");
+  CASEMENT_TEST_WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the VM window to close");
   g_clear_pointer (&value, g_free);
   value = g_settings_get_string (settings, "close-action");
   g_assert_cmpstr (value, ==, "keep-running");
-  g_assert_true (pid_alive (pid));
+  g_assert_true (casement_test_pid_alive (pid));
   g_assert_true (qmp_status_is (vm, "running"));
 
   /* Remembered: closed at once, the VM runs on. */
   g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
-  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window again");
+  CASEMENT_TEST_WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window again");
   wait_screen (window);
   gtk_window_close (GTK_WINDOW (window));
   g_assert_null (find_vm_window (vm));
   window = NULL;
-  spin (500);
+  casement_test_spin (500);
   g_assert_null (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
-  g_assert_true (pid_alive (pid));
+  g_assert_true (casement_test_pid_alive (pid));
   g_assert_true (qmp_status_is (vm, "running"));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
 
   /* The preferences show the choice, both ways. */
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
-  WAIT_UNTIL ((preferences = find_toplevel (CASEMENT_TYPE_PREFERENCES)) != NULL, STEP_TIMEOUT_S,
+  CASEMENT_TEST_WAIT_UNTIL ((preferences = find_toplevel (CASEMENT_TYPE_PREFERENCES)) != NULL, STEP_TIMEOUT_S,
               "the preferences");
   close_row = template_child (preferences, CASEMENT_TYPE_PREFERENCES, "close_action_row");
   g_assert_cmpuint (adw_combo_row_get_selected (close_row), ==, 1);
@@ -2147,7 +1929,7 @@ test_ui_close_remember (void)
 
   /* Undone: closing asks again. */
   g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
-  WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window once more");
+  CASEMENT_TEST_WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window once more");
   wait_screen (window);
   gtk_window_close (GTK_WINDOW (window));
   dialog = wait_message_dialog (GTK_WINDOW (window));
@@ -2157,8 +1939,8 @@ test_ui_close_remember (void)
   force_off (vm);
   wait_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
   gtk_window_close (GTK_WINDOW (window));
-  WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the stopped VM's window to close");
-  assert_no_strays ();
+  CASEMENT_TEST_WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the stopped VM's window to close");
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 /* The quit dialog, once it shows. */
@@ -2167,7 +1949,7 @@ wait_quit_dialog (void)
 {
   AdwMessageDialog *dialog = NULL;
 
-  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+  CASEMENT_TEST_WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
               g_strcmp0 (adw_message_dialog_get_heading (dialog), "Quit With Virtual Machines Running?") == 0,
               STEP_TIMEOUT_S, "the quit dialog");
   return dialog;
@@ -2182,7 +1964,7 @@ start_for_quit (const char *name)
 
   g_assert_true (g_test_subprocess ());
 
-  WAIT_UNTIL ((vm = find_vm_named (name)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
+  CASEMENT_TEST_WAIT_UNTIL ((vm = find_vm_named (name)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
   gtk_widget_activate_action (GTK_WIDGET (find_row (vm)), "row.start", NULL);
   wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
   wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
@@ -2229,7 +2011,7 @@ quit_keep_running (gpointer user_data)
   g_object_ref (dialog);
   focus_window (GTK_WINDOW (dialog));
   xdo ("key", "Return", NULL);
-  WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the quit dialog to close");
+  CASEMENT_TEST_WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the quit dialog to close");
   g_object_unref (dialog);
 
   return G_SOURCE_REMOVE;
@@ -2249,7 +2031,7 @@ test_ui_quit_keep_running (void)
       vm = start_for_quit ("UI Quit Keep");
       pid = casement_vm_get_pid (vm);
       run_application (quit_keep_running, NULL);
-      g_assert_true (pid_alive (pid));
+      g_assert_true (casement_test_pid_alive (pid));
       g_printerr ("# QEMU (pid %d) runs on after the application quit\n", (int) pid);
       return;
     }
@@ -2262,7 +2044,7 @@ test_ui_quit_keep_running (void)
   /* The application that started it is gone; the VM is not. */
   g_assert_true (qmp_status_is (vm, "running"));
   qmp_quit (vm);
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 static gboolean
@@ -2279,7 +2061,7 @@ quit_shut_down_all (gpointer user_data)
   *asked = g_get_monotonic_time ();
 
   /* The application stays whole meanwhile, and says what it waits for. */
-  WAIT_UNTIL ((progress = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+  CASEMENT_TEST_WAIT_UNTIL ((progress = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
               g_strcmp0 (adw_message_dialog_get_heading (progress), "Shutting Down Virtual Machines") == 0,
               STEP_TIMEOUT_S, "the shutdown progress");
   g_assert_nonnull (strstr (adw_message_dialog_get_body (progress), "Waiting for “UI Quit Shut Down”"));
@@ -2313,7 +2095,7 @@ test_ui_quit_shut_down_all (void)
 
       g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
       wait_serial (vm, "TG: powerdown", STEP_TIMEOUT_S);
-      g_assert_false (pid_alive (pid));
+      g_assert_false (casement_test_pid_alive (pid));
       /* Its last screen, for the library, as every Shut Down keeps it. */
       g_assert_true (is_png (thumbnail));
       return;
@@ -2323,7 +2105,7 @@ test_ui_quit_shut_down_all (void)
   g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
                           G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 static gboolean
@@ -2337,7 +2119,7 @@ quit_force_off (gpointer user_data)
   click_response (dialog, "_Shut Down All");
 
   /* After the shutdown timeout, force off is offered, never done. */
-  WAIT_UNTIL ((progress = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+  CASEMENT_TEST_WAIT_UNTIL ((progress = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
               adw_message_dialog_get_response_enabled (progress, "force-off"),
               STEP_TIMEOUT_S, "force off to be offered");
   g_assert_nonnull (strstr (adw_message_dialog_get_body (progress), "“UI Quit Stubborn” did not shut down"));
@@ -2365,7 +2147,7 @@ test_ui_quit_force_off (void)
       run_application (quit_force_off, NULL);
       wait_serial (vm, "TG: powerdown ignored", STEP_TIMEOUT_S);
       g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
-      g_assert_false (pid_alive (pid));
+      g_assert_false (casement_test_pid_alive (pid));
       return;
     }
 
@@ -2373,7 +2155,7 @@ test_ui_quit_force_off (void)
   g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
                           G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
-  assert_no_strays ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
 /* The windows at 640 px wide: nothing may stick out. Also run at 2×
@@ -2389,7 +2171,7 @@ check_layouts (const char *suffix)
   g_autofree char *name = NULL;
   CasementVm *vm = NULL;
 
-  WAIT_UNTIL ((vm = find_vm_named ("UI Layout")) != NULL, STEP_TIMEOUT_S, "the library's VMs");
+  CASEMENT_TEST_WAIT_UNTIL ((vm = find_vm_named ("UI Layout")) != NULL, STEP_TIMEOUT_S, "the library's VMs");
 
   resize (window, 640, 600);
   g_assert_cmpint (surface_width (window), ==, 640);
@@ -2398,15 +2180,15 @@ check_layouts (const char *suffix)
 
   settings = casement_vm_settings_show (GTK_WINDOW (window), vm, NULL);
   resize (settings, 640, 720);
-  WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to load");
-  spin (300);
+  CASEMENT_TEST_WAIT_UNTIL (settings_idle (settings), STEP_TIMEOUT_S, "the settings to load");
+  casement_test_spin (300);
   g_assert_cmpint (surface_width (settings), ==, 640);
   g_free (name);
   name = g_strdup_printf ("narrow-settings-general%s", suffix);
   screenshot (settings, name);
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (settings), "devices");
   adw_expander_row_set_expanded (settings_child (settings, "forwards_row"), TRUE);
-  spin (300);
+  casement_test_spin (300);
   g_assert_cmpint (surface_width (settings), ==, 640);
   g_free (name);
   name = g_strdup_printf ("narrow-settings-devices%s", suffix);
@@ -2414,9 +2196,9 @@ check_layouts (const char *suffix)
   gtk_window_destroy (GTK_WINDOW (settings));
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
-  WAIT_UNTIL ((preferences = find_toplevel (CASEMENT_TYPE_PREFERENCES)) != NULL, STEP_TIMEOUT_S, "the preferences");
+  CASEMENT_TEST_WAIT_UNTIL ((preferences = find_toplevel (CASEMENT_TYPE_PREFERENCES)) != NULL, STEP_TIMEOUT_S, "the preferences");
   resize (preferences, 640, 600);
-  spin (300);
+  casement_test_spin (300);
   g_assert_cmpint (surface_width (preferences), ==, 640);
   g_free (name);
   name = g_strdup_printf ("narrow-preferences%s", suffix);
@@ -2424,16 +2206,16 @@ check_layouts (const char *suffix)
   gtk_window_destroy (GTK_WINDOW (preferences));
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL);
-  WAIT_UNTIL ((shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW)) != NULL, STEP_TIMEOUT_S, "the shortcuts");
+  CASEMENT_TEST_WAIT_UNTIL ((shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW)) != NULL, STEP_TIMEOUT_S, "the shortcuts");
   g_free (name);
   name = g_strdup_printf ("narrow-shortcuts%s", suffix);
   screenshot (shortcuts, name);
   gtk_window_close (GTK_WINDOW (shortcuts));
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (casement_vm_get_slug (vm)));
-  WAIT_UNTIL ((vm_window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
+  CASEMENT_TEST_WAIT_UNTIL ((vm_window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
   resize (vm_window, 640, 480);
-  spin (500);
+  casement_test_spin (500);
   g_assert_cmpint (surface_width (vm_window), ==, 640);
   g_free (name);
   name = g_strdup_printf ("narrow-vm-window%s", suffix);
@@ -2447,7 +2229,7 @@ check_layouts (const char *suffix)
 static void
 ensure_layout_vm (void)
 {
-  WAIT_UNTIL (casement_window_get_host (library_window ()) != NULL, STEP_TIMEOUT_S, "the host probe");
+  CASEMENT_TEST_WAIT_UNTIL (casement_window_get_host (library_window ()) != NULL, STEP_TIMEOUT_S, "the host probe");
   if (find_vm_named ("UI Layout") == NULL)
     add_guest ("UI Layout", NULL);
 }
@@ -2545,10 +2327,10 @@ main (int   argc,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *missing = NULL;
+  g_autofree char *env_dir = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  g_test_log_set_fatal_handler (fatal_log_cb, NULL);
 
   if (!casement_test_guest_ensure (NULL, NULL, &error))
     g_error ("%s", error->message);
@@ -2567,6 +2349,8 @@ main (int   argc,
         g_error ("%s", error->message);
       setup_private_folders ();
     }
+  env_dir = g_path_get_dirname (g_get_user_data_dir ());
+  casement_test_kill_on_abort (env_dir);
 
   screenshot_dir = g_test_build_filename (G_TEST_BUILT, "test-ui-screenshots", NULL);
   if (!g_test_subprocess ())
@@ -2576,7 +2360,7 @@ main (int   argc,
 
   if ((missing = casement_test_media_dup_missing_tool ()) != NULL ||
       !(xdotool_path = g_find_program_in_path ("xdotool")) ||
-      !ensure_display () || !gtk_init_check ())
+      !casement_test_ensure_display ("1600x1200x24", &xvfb) || !gtk_init_check ())
     {
       g_test_skip (missing != NULL ? missing
                    : xdotool_path == NULL ? "Needs xdotool (apt install xdotool) for real X input events"
@@ -2635,7 +2419,7 @@ main (int   argc,
    * passed leaves its VMs to its parent: that they outlive the
    * application may be what it checks. */
   if (status != 0 || !g_test_subprocess ())
-    kill_strays ();
+    casement_test_kill_strays ();
   {
     GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
 
@@ -2643,7 +2427,7 @@ main (int   argc,
       gtk_window_destroy (l->data);
     g_list_free (windows);
   }
-  spin (200);
+  casement_test_spin (200);
   g_clear_object (&app);
 
   g_clear_pointer (&screenshot_dir, g_free);
@@ -2655,12 +2439,7 @@ main (int   argc,
   g_clear_pointer (&pictures_dir, g_free);
   g_clear_pointer (&env, casement_test_guest_env_free);
 
-  if (xvfb != NULL)
-    {
-      g_subprocess_send_signal (xvfb, SIGTERM);
-      g_subprocess_wait (xvfb, NULL, NULL);
-      g_clear_object (&xvfb);
-    }
+  casement_test_stop_display (&xvfb);
 
   return status;
 }

@@ -21,8 +21,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,6 +32,8 @@
 #include "casement-qemu-command.h"
 #include "casement-qemu-img.h"
 #include "casement-test-guest.h"
+#include "casement-test-util.h"
+#include "casement-test-vm.h"
 #include "casement-util.h"
 #include "casement-vm.h"
 
@@ -44,130 +44,22 @@
 static CasementHost *host;
 
 /* ------------------------------------------------------------------ */
-/* A failed assertion aborts the test, and VMs outlive the process that  */
-/* started them by design: the QEMUs started here are killed on abort.   */
-/* ------------------------------------------------------------------ */
-
-static GPid started_pids[64];
-static volatile sig_atomic_t n_started_pids;
-static char test_dir[PATH_MAX];
-
-/* Async-signal-safe: only open, read, close and kill. */
-static gboolean
-pid_is_this_tests (GPid pid)
-{
-  static char buffer[8192];
-  char path[64] = "/proc/";
-  char digits[16];
-  gsize n = 0;
-  gsize at = strlen (path);
-  ssize_t len;
-  int fd;
-
-  /* No printf in a signal handler. */
-  for (int value = pid; value > 0 && n < sizeof digits; value /= 10)
-    digits[n++] = '0' + value % 10;
-  while (n > 0)
-    path[at++] = digits[--n];
-  memcpy (path + at, "/cmdline", sizeof "/cmdline");
-
-  if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
-    return FALSE;
-  len = read (fd, buffer, sizeof buffer);
-  close (fd);
-
-  return len > 0 && test_dir[0] != '\0' &&
-         memmem (buffer, len, test_dir, strlen (test_dir)) != NULL;
-}
-
-static void
-on_fatal_signal (int sig)
-{
-  for (int i = 0; i < n_started_pids; i++)
-    {
-      if (pid_is_this_tests (started_pids[i]))
-        kill (started_pids[i], SIGKILL);
-    }
-
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static void
-track_vm (CasementVm *vm)
-{
-  GPid pid = casement_vm_get_pid (vm);
-
-  if (pid > 0 && n_started_pids < (int) G_N_ELEMENTS (started_pids))
-    started_pids[n_started_pids++] = pid;
-}
-
-/* ------------------------------------------------------------------ */
 /* Waiting                                                             */
 /* ------------------------------------------------------------------ */
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  g_assert_null (*slot);
-  *slot = g_object_ref (result);
-}
-
-static gboolean
-timeout_flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main context until @result is filled. */
-static GAsyncResult *
-await_result (GAsyncResult **result,
-              guint          timeout_s,
-              const char    *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (timeout_s, timeout_flag_cb, &timed_out);
-
-  while (*result == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (timed_out)
-    g_error ("Timed out after %u s waiting for %s", timeout_s, what);
-  g_source_remove (id);
-
-  return *result;
-}
 
 static void
 wait_for_state (CasementVm      *vm,
                 CasementVmState  state,
                 guint            timeout_s)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (timeout_s, timeout_flag_cb, &timed_out);
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
 
-  while (casement_vm_get_state (vm) != state && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
+  while (casement_vm_get_state (vm) != state && g_get_monotonic_time () < deadline)
+    casement_test_spin (20);
 
-  if (timed_out)
+  if (casement_vm_get_state (vm) != state)
     g_error ("Timed out after %u s waiting for state %d (now %d)", timeout_s,
              state, casement_vm_get_state (vm));
-  g_source_remove (id);
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
 }
 
 /* Checks a call that fails with a GError: the error's message shows
@@ -188,14 +80,9 @@ vm_start (CasementVm    *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  gboolean ok;
-
-  casement_vm_start_async (vm, with_host, NULL, store_result_cb, &result);
-  await_result (&result, BOOT_TIMEOUT_S, "start");
-  if ((ok = casement_vm_start_finish (vm, result, error)))
-    track_vm (vm);
-
-  return ok;
+  casement_vm_start_async (vm, with_host, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S, "start");
+  return casement_vm_start_finish (vm, result, error);
 }
 
 static gboolean
@@ -204,21 +91,21 @@ vm_attach (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_attach_async (vm, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "attach");
+  casement_vm_attach_async (vm, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "attach");
   return casement_vm_attach_finish (vm, result, error);
 }
 
-#define SIMPLE_CONTROL(name)                                                     \
-  static gboolean                                                                \
-  vm_##name (CasementVm  *vm,                                                    \
-             GError     **error)                                                 \
-  {                                                                              \
-    g_autoptr(GAsyncResult) result = NULL;                                       \
-                                                                                 \
-    casement_vm_##name##_async (vm, NULL, store_result_cb, &result);             \
-    await_result (&result, STEP_TIMEOUT_S, #name);                               \
-    return casement_vm_##name##_finish (vm, result, error);                      \
+#define SIMPLE_CONTROL(name)                                                       \
+  static gboolean                                                                  \
+  vm_##name (CasementVm  *vm,                                                      \
+             GError     **error)                                                   \
+  {                                                                                \
+    g_autoptr(GAsyncResult) result = NULL;                                         \
+                                                                                   \
+    casement_vm_##name##_async (vm, NULL, casement_test_store_result_cb, &result); \
+    casement_test_await_result (&result, STEP_TIMEOUT_S, #name);                   \
+    return casement_vm_##name##_finish (vm, result, error);                        \
   }
 
 SIMPLE_CONTROL (pause)
@@ -233,8 +120,8 @@ vm_send_keys (CasementVm          *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_send_keys_async (vm, keys, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "send keys");
+  casement_vm_send_keys_async (vm, keys, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "send keys");
   return casement_vm_send_keys_finish (vm, result, error);
 }
 
@@ -245,8 +132,8 @@ vm_shutdown (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_shutdown_async (vm, timeout_s, NULL, store_result_cb, &result);
-  await_result (&result, timeout_s + STEP_TIMEOUT_S, "shutdown");
+  casement_vm_shutdown_async (vm, timeout_s, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, timeout_s + STEP_TIMEOUT_S, "shutdown");
   return casement_vm_shutdown_finish (vm, result, error);
 }
 
@@ -257,8 +144,8 @@ vm_screendump (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_screendump_async (vm, path, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "screendump");
+  casement_vm_screendump_async (vm, path, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "screendump");
   return casement_vm_screendump_finish (vm, result, error);
 }
 
@@ -270,8 +157,8 @@ vm_change_cd (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_change_cd_async (vm, drive, path, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "change CD");
+  casement_vm_change_cd_async (vm, drive, path, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "change CD");
   return casement_vm_change_cd_finish (vm, result, error);
 }
 
@@ -282,8 +169,8 @@ vm_eject (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_eject_async (vm, drive, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "eject");
+  casement_vm_eject_async (vm, drive, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "eject");
   return casement_vm_eject_finish (vm, result, error);
 }
 
@@ -294,22 +181,22 @@ vm_set_balloon (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_set_balloon_async (vm, bytes, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "balloon");
+  casement_vm_set_balloon_async (vm, bytes, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "balloon");
   return casement_vm_set_balloon_finish (vm, result, error);
 }
 
-#define SNAPSHOT_CONTROL(name)                                                   \
-  static gboolean                                                                \
-  vm_snapshot_##name (CasementVm  *vm,                                           \
-                      const char  *tag,                                          \
-                      GError     **error)                                        \
-  {                                                                              \
-    g_autoptr(GAsyncResult) result = NULL;                                       \
-                                                                                 \
-    casement_vm_snapshot_##name##_async (vm, tag, NULL, store_result_cb, &result); \
-    await_result (&result, STEP_TIMEOUT_S * 2, "snapshot " #name);               \
-    return casement_vm_snapshot_##name##_finish (vm, result, error);             \
+#define SNAPSHOT_CONTROL(name)                                                                   \
+  static gboolean                                                                                \
+  vm_snapshot_##name (CasementVm  *vm,                                                           \
+                      const char  *tag,                                                          \
+                      GError     **error)                                                        \
+  {                                                                                              \
+    g_autoptr(GAsyncResult) result = NULL;                                                       \
+                                                                                                 \
+    casement_vm_snapshot_##name##_async (vm, tag, NULL, casement_test_store_result_cb, &result); \
+    casement_test_await_result (&result, STEP_TIMEOUT_S * 2, "snapshot " #name);                 \
+    return casement_vm_snapshot_##name##_finish (vm, result, error);                             \
   }
 
 SNAPSHOT_CONTROL (create)
@@ -322,27 +209,9 @@ vm_snapshot_list (CasementVm  *vm,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  casement_vm_snapshot_list_async (vm, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "snapshot list");
+  casement_vm_snapshot_list_async (vm, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "snapshot list");
   return casement_vm_snapshot_list_finish (vm, result, error);
-}
-
-static JsonNode *
-qmp_execute (CasementVm *vm,
-             const char *command)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonNode *reply;
-
-  g_assert_nonnull (casement_vm_get_qmp_client (vm));
-  casement_qmp_client_execute_async (casement_vm_get_qmp_client (vm), command, NULL, NULL,
-                                     store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, command);
-  reply = casement_qmp_client_execute_finish (casement_vm_get_qmp_client (vm), result, &error);
-  g_assert_no_error (error);
-
-  return reply;
 }
 
 /* ------------------------------------------------------------------ */
@@ -390,49 +259,14 @@ create_vm (CasementVmStore  *store,
   if (options->kernel != NULL)
     casement_vm_config_set_kernel (config, options->kernel);
 
-  casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "VM creation");
+  casement_vm_store_create_async (store, config, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "VM creation");
   slug = casement_vm_store_create_finish (store, result, &error);
   g_assert_no_error (error);
 
   return slug;
 }
 
-static char *
-vm_file (CasementVm *vm,
-         const char *name)
-{
-  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
-
-  return g_build_filename (vm_dir, name, NULL);
-}
-
-static char *
-vm_runtime_file (CasementVm *vm,
-                 const char *name)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *run_dir = casement_vm_dup_runtime_dir (vm, &error);
-
-  g_assert_no_error (error);
-  return g_build_filename (run_dir, name, NULL);
-}
-
-/* Waits until a line of the guest's serial log matches @regex. */
-static void
-wait_serial (CasementVm *vm,
-             const char *regex,
-             guint       timeout_s)
-{
-  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
-  g_autoptr(GError) error = NULL;
-
-  casement_test_guest_wait_serial (serial, regex, timeout_s * 1000, NULL, &error);
-  g_assert_no_error (error);
-}
-
-/* Alive unless gone or a zombie without threads (QEMU's main thread dies
- * first; the others still hold its sockets for a moment). */
 /* Waits until @count lines of the serial log contain @needle (the guest
  * reports some facts again after a reset). */
 static void
@@ -441,7 +275,7 @@ wait_serial_count (CasementVm *vm,
                    guint       count,
                    guint       timeout_s)
 {
-  g_autofree char *serial = vm_file (vm, CASEMENT_VM_SERIAL_LOG);
+  g_autofree char *serial = casement_test_vm_file (vm, CASEMENT_VM_SERIAL_LOG);
   gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
   guint seen = 0;
 
@@ -458,124 +292,10 @@ wait_serial_count (CasementVm *vm,
       if (seen >= count)
         return;
 
-      spin (200);
+      casement_test_spin (200);
     }
 
   g_error ("The guest reported “%s” %u times within %u s, not %u", needle, seen, timeout_s, count);
-}
-
-static gboolean
-pid_alive (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *state;
-  const char *threads;
-
-  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
-    return FALSE;
-
-  state = strstr (contents, "State:");
-  threads = strstr (contents, "Threads:");
-  g_assert_nonnull (state);
-  g_assert_nonnull (threads);
-  state += strlen ("State:");
-  while (*state == '\t' || *state == ' ')
-    state++;
-
-  return (*state != 'Z' && *state != 'X') ||
-         g_ascii_strtoull (threads + strlen ("Threads:"), NULL, 10) > 1;
-}
-
-static void
-wait_pid_gone (GPid  pid,
-               guint timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-
-  while (pid_alive (pid) && g_get_monotonic_time () < deadline)
-    spin (50);
-
-  g_assert_false (pid_alive (pid));
-}
-
-/* Processes whose command line names @needle (a VM's data or runtime
- * folder): QEMU, swtpm, virtiofsd of that VM. */
-static GArray *
-find_processes (const char *needle)
-{
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-
-  g_assert_nonnull (proc);
-  while ((name = g_dir_read_name (proc)))
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize len = 0;
-      GPid pid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-
-      pid = (GPid) g_ascii_strtoll (name, NULL, 10);
-      path = g_strdup_printf ("/proc/%s/cmdline", name);
-      if (pid == getpid () || !pid_alive (pid) ||
-          !g_file_get_contents (path, &cmdline, &len, NULL))
-        continue;
-
-      for (gsize pos = 0; pos < len; pos += strlen (cmdline + pos) + 1)
-        {
-          if (strstr (cmdline + pos, needle) != NULL)
-            {
-              g_array_append_val (pids, pid);
-              break;
-            }
-        }
-    }
-
-  return pids;
-}
-
-/* The end of every test: no process of the VM is left, and neither is its
- * runtime folder (nor any socket in it). */
-static void
-assert_no_leftovers (CasementVm *vm)
-{
-  g_autofree char *vm_dir = casement_vm_dup_vm_dir (vm);
-  g_autofree char *run_dir = vm_runtime_file (vm, "");
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  g_autoptr(GArray) pids = NULL;
-
-  /* Our own children are reaped by GLib's worker a moment after they end. */
-  do
-    {
-      g_clear_pointer (&pids, g_array_unref);
-      pids = find_processes (vm_dir);
-      if (pids->len == 0)
-        {
-          g_clear_pointer (&pids, g_array_unref);
-          pids = find_processes (run_dir);
-        }
-      if (pids->len > 0)
-        spin (100);
-    }
-  while (pids->len > 0 && g_get_monotonic_time () < deadline);
-
-  for (guint i = 0; i < pids->len; i++)
-    g_test_message ("stray process %d", (int) g_array_index (pids, GPid, i));
-  g_assert_cmpuint (pids->len, ==, 0);
-
-  if (g_file_test (run_dir, G_FILE_TEST_EXISTS))
-    {
-      g_autoptr(GDir) dir = g_dir_open (run_dir, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)))
-        g_test_message ("left in %s: %s", run_dir, name);
-      g_test_fail_printf ("The runtime folder %s is still there", run_dir);
-    }
 }
 
 static guint32
@@ -656,7 +376,7 @@ test_vm_lifecycle (void)
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
 
   /* A log over its cap from earlier runs is set aside at start. */
-  log = vm_file (vm, CASEMENT_VM_QEMU_LOG);
+  log = casement_test_vm_file (vm, CASEMENT_VM_QEMU_LOG);
   old_log = g_strconcat (log, ".1", NULL);
   big = g_strnfill (2 * 1024 * 1024, 'x');
   g_assert_true (g_file_set_contents (log, big, -1, NULL));
@@ -705,7 +425,7 @@ test_vm_lifecycle (void)
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   g_clear_object (&other);
 
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* Pause and resume: the state follows QEMU's STOP and RESUME events. */
   g_assert_false (vm_resume (vm, &error));
@@ -737,7 +457,7 @@ test_vm_lifecycle (void)
 
       assert_ok (vm_send_keys (vm, keys, &error));
     }
-  wait_serial (vm, "GOT:hi", STEP_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "GOT:hi", STEP_TIMEOUT_S, NULL);
 
   /* Reset: the guest boots again. */
   g_signal_connect (qmp, "event::RESET", G_CALLBACK (on_event_count), &resets);
@@ -754,14 +474,14 @@ test_vm_lifecycle (void)
   g_assert_null (casement_vm_get_qmp_client (vm));
   g_assert_null (casement_vm_get_last_error (vm));
   g_assert_cmpint (casement_vm_get_pid (vm), ==, 0);
-  g_assert_false (pid_alive (pid));
-  wait_serial (vm, "TG: powerdown", 1);
+  g_assert_false (casement_test_pid_alive (pid));
+  casement_test_vm_wait_serial (vm, "TG: powerdown", 1, NULL);
 
   g_assert_false (vm_pause (vm, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING);
   g_clear_error (&error);
 
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 static void
@@ -779,7 +499,7 @@ test_vm_shutdown_timeout (void)
   vm = casement_vm_new (store, slug);
   assert_ok (vm_start (vm, host, &error));
   pid = casement_vm_get_pid (vm);
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* The guest sees the button and does nothing: the timeout says so, and
    * nothing is killed behind the user's back. */
@@ -789,10 +509,10 @@ test_vm_shutdown_timeout (void)
   g_test_message ("timeout: %s", error->message);
   g_clear_error (&error);
   g_assert_cmpint (g_get_monotonic_time () - begin, >=, 5 * G_USEC_PER_SEC);
-  wait_serial (vm, "TG: powerdown ignored", 1);
-  spin (500);
+  casement_test_vm_wait_serial (vm, "TG: powerdown ignored", 1, NULL);
+  casement_test_spin (500);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
-  g_assert_true (pid_alive (pid));
+  g_assert_true (casement_test_pid_alive (pid));
 
   /* Until force off is asked. A QEMU that cannot even answer "quit"
    * (frozen here with SIGSTOP) is killed after a few seconds. */
@@ -802,9 +522,9 @@ test_vm_shutdown_timeout (void)
   g_assert_cmpint (g_get_monotonic_time () - begin, >=, 4 * G_USEC_PER_SEC);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
   g_assert_null (casement_vm_get_last_error (vm));
-  g_assert_false (pid_alive (pid));
+  g_assert_false (casement_test_pid_alive (pid));
 
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 static void
@@ -815,8 +535,8 @@ image_info (const char          *path,
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GError) error = NULL;
 
-  casement_qemu_img_info_async (file, NULL, store_result_cb, &result);
-  await_result (&result, STEP_TIMEOUT_S, "qemu-img info");
+  casement_qemu_img_info_async (file, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, STEP_TIMEOUT_S, "qemu-img info");
   assert_ok (casement_qemu_img_info_finish (result, info, &error));
 }
 
@@ -837,25 +557,25 @@ test_vm_crash (void)
   slug = create_vm (store, "Crashy", &options);
   vm = casement_vm_new (store, slug);
   assert_ok (vm_start (vm, host, &error));
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   pid = casement_vm_get_pid (vm);
   g_assert_no_errno (kill (pid, SIGKILL));
   wait_for_state (vm, CASEMENT_VM_STATE_CRASHED, STEP_TIMEOUT_S);
-  g_assert_false (pid_alive (pid));
+  g_assert_false (casement_test_pid_alive (pid));
   g_assert_null (casement_vm_get_qmp_client (vm));
   g_assert_nonnull (casement_vm_get_last_error (vm));
   g_test_message ("crash: %s", casement_vm_get_last_error (vm));
   g_assert_nonnull (strstr (casement_vm_get_last_error (vm), "signal 9"));
 
   /* The log stays for the user, the disk is untouched and still valid. */
-  log = vm_file (vm, CASEMENT_VM_QEMU_LOG);
+  log = casement_test_vm_file (vm, CASEMENT_VM_QEMU_LOG);
   g_assert_true (g_file_get_contents (log, &log_contents, NULL, NULL));
   g_assert_nonnull (strstr (log_contents, "Crashy"));
-  disk = vm_file (vm, "disk.qcow2");
+  disk = casement_test_vm_file (vm, "disk.qcow2");
   image_info (disk, &info);
   g_assert_cmpstr (info.format, ==, "qcow2");
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 
   /* A crashed VM starts again. */
   assert_ok (vm_start (vm, host, &error));
@@ -864,7 +584,7 @@ test_vm_crash (void)
   assert_ok (vm_force_off (vm, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
 
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 static void
@@ -895,7 +615,7 @@ test_vm_start_errors (void)
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
   g_assert_cmpstr (casement_vm_get_last_error (vm), ==, error->message);
   g_clear_error (&error);
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 
   /* Firmware descriptors naming a broken firmware image. */
   fw_dir = g_build_filename (g_get_user_data_dir (), "firmware", NULL);
@@ -924,12 +644,12 @@ test_vm_start_errors (void)
   g_test_message ("broken firmware: %s", error->message);
   g_assert_nonnull (strstr (error->message, "pflash0"));
   g_clear_error (&error);
-  assert_no_leftovers (fw_vm);
+  casement_test_vm_assert_no_leftovers (fw_vm);
 
   /* The same VM starts with good firmware: nothing was left in the way. */
   assert_ok (vm_start (fw_vm, host, &error));
   assert_ok (vm_force_off (fw_vm, &error));
-  assert_no_leftovers (fw_vm);
+  casement_test_vm_assert_no_leftovers (fw_vm);
 }
 
 static void
@@ -971,7 +691,7 @@ test_vm_socket_in_use (void)
   g_socket_listener_close (listener);
   g_assert_no_errno (g_unlink (spice));
   g_assert_no_errno (g_rmdir (run_dir));
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 /* A host description that says KVM works, on a machine where it does
@@ -1015,7 +735,7 @@ test_vm_kvm_unusable (void)
       g_test_message ("QEMU started with KVM; last error: %s",
                       casement_vm_get_last_error (vm) ? casement_vm_get_last_error (vm) : "none");
       assert_ok (vm_force_off (vm, &error));
-      assert_no_leftovers (vm);
+      casement_test_vm_assert_no_leftovers (vm);
       g_test_skip ("QEMU could start with KVM here");
       return;
     }
@@ -1025,12 +745,12 @@ test_vm_kvm_unusable (void)
   g_assert_nonnull (strstr (error->message, "TCG"));
   g_clear_error (&error);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 
   /* With the real host description it runs, under TCG. */
   assert_ok (vm_start (vm, host, &error));
   assert_ok (vm_force_off (vm, &error));
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 #define REATTACH_NAME "Reattach"
@@ -1078,15 +798,15 @@ test_vm_reattach (void)
   g_object_add_weak_pointer (G_OBJECT (vm), (gpointer *) &weak);
   g_clear_object (&vm);
   for (guint i = 0; weak != NULL && i < 50; i++)
-    spin (20);
+    casement_test_spin (20);
   g_assert_null (weak);
-  spin (200);
-  g_assert_true (pid_alive (pid));
+  casement_test_spin (200);
+  g_assert_true (casement_test_pid_alive (pid));
 
   g_test_trap_subprocess (NULL, BOOT_TIMEOUT_S * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
   g_test_trap_assert_stdout ("*child: paused QEMU*");
-  g_assert_true (pid_alive (pid));
+  g_assert_true (casement_test_pid_alive (pid));
 
   /* The app comes back: it finds the VM paused, as the other process left it. */
   vm = casement_vm_new (store, slug);
@@ -1098,14 +818,14 @@ test_vm_reattach (void)
 
   assert_ok (vm_resume (vm, &error));
   wait_for_state (vm, CASEMENT_VM_STATE_RUNNING, STEP_TIMEOUT_S);
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* QEMU is not this object's child any more: its end is seen all the same. */
   assert_ok (vm_shutdown (vm, 0, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
-  g_assert_false (pid_alive (pid));
+  g_assert_false (casement_test_pid_alive (pid));
 
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 static void
@@ -1135,14 +855,14 @@ test_vm_stale (void)
   pid = casement_vm_get_pid (vm);
   g_clear_object (&vm);
   g_assert_no_errno (kill (pid, SIGKILL));
-  wait_pid_gone (pid, STEP_TIMEOUT_S);
+  casement_test_wait_pid_gone (pid, STEP_TIMEOUT_S);
 
   fresh = casement_vm_new (store, slug);
   assert_ok (vm_attach (fresh, &error));
   g_assert_cmpint (casement_vm_get_state (fresh), ==, CASEMENT_VM_STATE_CRASHED);
   g_assert_nonnull (casement_vm_get_last_error (fresh));
   g_test_message ("stale: %s", casement_vm_get_last_error (fresh));
-  assert_no_leftovers (fresh);
+  casement_test_vm_assert_no_leftovers (fresh);
   g_clear_object (&fresh);
 
   /* A runtime folder as a host crash leaves it: a pidfile naming a dead
@@ -1181,7 +901,7 @@ test_vm_stale (void)
   /* And it starts after that. */
   assert_ok (vm_start (fresh, host, &error));
   assert_ok (vm_force_off (fresh, &error));
-  assert_no_leftovers (fresh);
+  casement_test_vm_assert_no_leftovers (fresh);
 }
 
 static void
@@ -1201,14 +921,14 @@ test_vm_cd_change (void)
   slug = create_vm (store, "Discs", &options);
   vm = casement_vm_new (store, slug);
   assert_ok (vm_start (vm, host, &error));
-  wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_A", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_A", BOOT_TIMEOUT_S, NULL);
 
   assert_ok (vm_change_cd (vm, "cd-install", iso_b, &error));
-  wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_B", STEP_TIMEOUT_S);
-  wait_serial (vm, "TG: cd sr0 files=second.txt", STEP_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_B", STEP_TIMEOUT_S, NULL);
+  casement_test_vm_wait_serial (vm, "TG: cd sr0 files=second.txt", STEP_TIMEOUT_S, NULL);
 
   assert_ok (vm_eject (vm, "cd-install", &error));
-  wait_serial (vm, "TG: cd sr0 size=0", STEP_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: cd sr0 size=0", STEP_TIMEOUT_S, NULL);
 
   /* QEMU's own refusal comes back as a message. */
   g_assert_false (vm_change_cd (vm, "cd-install", "/nonexistent/casement.iso", &error));
@@ -1221,13 +941,13 @@ test_vm_cd_change (void)
   g_clear_error (&error);
 
   assert_ok (vm_force_off (vm, &error));
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 static guint64
 balloon_actual (CasementVm *vm)
 {
-  g_autoptr(JsonNode) reply = qmp_execute (vm, "query-balloon");
+  g_autoptr(JsonNode) reply = casement_test_vm_qmp (vm, "query-balloon", STEP_TIMEOUT_S);
 
   g_assert_true (JSON_NODE_HOLDS_OBJECT (reply));
   return json_object_get_int_member (json_node_get_object (reply), "actual");
@@ -1248,7 +968,7 @@ test_vm_snapshot (void)
   slug = create_vm (store, "Snappy", &options);
   vm = casement_vm_new (store, slug);
   assert_ok (vm_start (vm, host, &error));
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
   g_assert_cmpuint (balloon_actual (vm), ==, 512 * 1024 * 1024);
 
   snapshots = vm_snapshot_list (vm, &error);
@@ -1280,13 +1000,13 @@ test_vm_snapshot (void)
   assert_ok (vm_set_balloon (vm, 256 * 1024 * 1024, &error));
   deadline = g_get_monotonic_time () + STEP_TIMEOUT_S * G_USEC_PER_SEC;
   while (balloon_actual (vm) != 256 * 1024 * 1024 && g_get_monotonic_time () < deadline)
-    spin (200);
+    casement_test_spin (200);
   g_assert_cmpuint (balloon_actual (vm), ==, 256 * 1024 * 1024);
 
   /* Back in time: the guest has all its memory again. */
   assert_ok (vm_snapshot_revert (vm, "before", &error));
   g_assert_cmpuint (balloon_actual (vm), ==, 512 * 1024 * 1024);
-  spin (500);
+  casement_test_spin (500);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
 
   g_assert_false (vm_snapshot_revert (vm, "never-taken", &error));
@@ -1300,7 +1020,7 @@ test_vm_snapshot (void)
 
   /* The guest still runs after all that. */
   assert_ok (vm_shutdown (vm, 0, &error));
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 static void
@@ -1328,22 +1048,22 @@ test_vm_tpm (void)
   vm = casement_vm_new (store, slug);
   assert_ok (vm_start (vm, host, &error));
 
-  tpms = qmp_execute (vm, "query-tpm");
+  tpms = casement_test_vm_qmp (vm, "query-tpm", STEP_TIMEOUT_S);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (tpms));
   g_assert_cmpuint (json_array_get_length (json_node_get_array (tpms)), ==, 1);
 
-  tpm_dir = vm_file (vm, CASEMENT_VM_TPM_DIR);
+  tpm_dir = casement_test_vm_file (vm, CASEMENT_VM_TPM_DIR);
   g_assert_no_errno (g_stat (tpm_dir, &st));
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
 
-  swtpm_pid_path = vm_runtime_file (vm, "swtpm.pid");
+  swtpm_pid_path = casement_test_vm_runtime_file (vm, "swtpm.pid");
   g_assert_true (g_file_get_contents (swtpm_pid_path, &swtpm_pid_text, NULL, NULL));
   swtpm_pid = (GPid) g_ascii_strtoll (swtpm_pid_text, NULL, 10);
-  g_assert_true (pid_alive (swtpm_pid));
+  g_assert_true (casement_test_pid_alive (swtpm_pid));
 
   assert_ok (vm_force_off (vm, &error));
-  g_assert_false (pid_alive (swtpm_pid));
-  assert_no_leftovers (vm);
+  g_assert_false (casement_test_pid_alive (swtpm_pid));
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 static void
@@ -1375,11 +1095,11 @@ test_vm_virtiofs_snapshot (void)
   slug = create_vm (store, "Sharing", &options);
   vm = casement_vm_new (store, slug);
   assert_ok (vm_start (vm, host, &error));
-  pid_path = vm_runtime_file (vm, "virtiofsd.pid");
+  pid_path = casement_test_vm_runtime_file (vm, "virtiofsd.pid");
   g_assert_true (g_file_get_contents (pid_path, &pid_text, NULL, NULL));
   virtiofsd = (GPid) g_ascii_strtoll (pid_text, NULL, 10);
-  g_assert_true (pid_alive (virtiofsd));
-  wait_serial (vm, "TG: virtiofs mounted", BOOT_TIMEOUT_S);
+  g_assert_true (casement_test_pid_alive (virtiofsd));
+  casement_test_vm_wait_serial (vm, "TG: virtiofs mounted", BOOT_TIMEOUT_S, NULL);
 
   g_assert_false (vm_snapshot_create (vm, "shared", &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_SNAPSHOT_UNSUPPORTED);
@@ -1388,8 +1108,8 @@ test_vm_virtiofs_snapshot (void)
   g_clear_error (&error);
 
   assert_ok (vm_shutdown (vm, 0, &error));
-  g_assert_false (pid_alive (virtiofsd));
-  assert_no_leftovers (vm);
+  g_assert_false (casement_test_pid_alive (virtiofsd));
+  casement_test_vm_assert_no_leftovers (vm);
 }
 
 /* Runs casementctl with @args; returns its exit status, and its output
@@ -1428,8 +1148,8 @@ run_ctl (char       **out,
 
   /* Asynchronously: QMP events for this process's own VM object keep
    * arriving meanwhile. */
-  g_subprocess_communicate_utf8_async (ctl, NULL, NULL, store_result_cb, &result);
-  await_result (&result, BOOT_TIMEOUT_S + STEP_TIMEOUT_S, "casementctl");
+  g_subprocess_communicate_utf8_async (ctl, NULL, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S + STEP_TIMEOUT_S, "casementctl");
   g_subprocess_communicate_utf8_finish (ctl, result, out, err, &error);
   g_assert_no_error (error);
   g_test_message ("casementctl %s: exit %d%s%s", first_arg, g_subprocess_get_exit_status (ctl),
@@ -1482,7 +1202,6 @@ test_vm_casementctl (void)
   vm = casement_vm_new (store, slug);
   assert_ok (vm_attach (vm, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
-  track_vm (vm);
 
   CTL ("start", "Scripted");
   g_assert_cmpint (exit_status, ==, 1);
@@ -1510,7 +1229,7 @@ test_vm_casementctl (void)
   CTL ("qmp", "Scripted", "not json");
   g_assert_cmpint (exit_status, ==, 2);
 
-  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
   CTL ("screenshot", "Scripted", png);
   g_assert_cmpint (exit_status, ==, 0);
   g_assert_true (g_file_get_contents (png, &contents, &len, NULL));
@@ -1536,7 +1255,7 @@ test_vm_casementctl (void)
   wait_for_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
   CTL ("status", "Scripted");
   g_assert_cmpstr (out, ==, "stopped\n");
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 
   /* start --wait stays until the VM has stopped, however that happens:
    * here the app forces it off. */
@@ -1553,20 +1272,19 @@ test_vm_casementctl (void)
       g_autoptr(GError) attach_error = NULL;
 
       g_assert_cmpuint (i, <, BOOT_TIMEOUT_S * 5);
-      spin (200);
+      casement_test_spin (200);
       if (!vm_attach (vm, &attach_error))
         g_assert_error (attach_error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
     }
-  track_vm (vm);
   assert_ok (vm_force_off (vm, &error));
-  g_subprocess_communicate_utf8_async (waiter, NULL, NULL, store_result_cb, &waited);
-  await_result (&waited, STEP_TIMEOUT_S, "casementctl start --wait");
+  g_subprocess_communicate_utf8_async (waiter, NULL, NULL, casement_test_store_result_cb, &waited);
+  casement_test_await_result (&waited, STEP_TIMEOUT_S, "casementctl start --wait");
   g_subprocess_communicate_utf8_finish (waiter, waited, &out, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_subprocess_get_exit_status (waiter), ==, 0);
   g_assert_nonnull (strstr (out, "has stopped"));
 
-  assert_no_leftovers (vm);
+  casement_test_vm_assert_no_leftovers (vm);
 #undef CTL
 }
 
@@ -1576,6 +1294,7 @@ main (int   argc,
 {
   g_autoptr(CasementTestGuestEnv) env = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *env_dir = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
@@ -1594,10 +1313,8 @@ main (int   argc,
       g_assert_no_error (error);
     }
 
-  g_strlcpy (test_dir, g_get_user_data_dir (), sizeof test_dir);
-  signal (SIGABRT, on_fatal_signal);
-  signal (SIGTERM, on_fatal_signal);
-  signal (SIGTRAP, on_fatal_signal);
+  env_dir = g_path_get_dirname (g_get_user_data_dir ());
+  casement_test_kill_on_abort (env_dir);
 
   g_test_add_func ("/Casement/Vm/lifecycle", test_vm_lifecycle);
   g_test_add_func ("/Casement/Vm/shutdown-timeout", test_vm_shutdown_timeout);

@@ -20,14 +20,11 @@
 
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <gdk/x11/gdkx.h>
 #include <glib/gstdio.h>
-#include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
 #include "casement-iso.h"
@@ -35,6 +32,7 @@
 #include "casement-qemu-command.h"
 #include "casement-test-guest.h"
 #include "casement-test-media.h"
+#include "casement-test-util.h"
 #include "casement-unattend.h"
 #include "casement-vm.h"
 #include "casement-wizard.h"
@@ -63,59 +61,7 @@ static char *screenshot_dir;
 static char *import_path;      /* ImageMagick's, for screenshots; NULL skips them */
 static char *opened_slug;
 
-/* ---- The display and the application ----------------------------------- */
-
-/* Our Xvfb goes with us, even when a failed check aborts the test. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-/* The display we run under (build-aux/test uses xvfb-run), else our own Xvfb. */
-static gboolean
-ensure_display (void)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *xvfb_path = NULL;
-  g_autofree char *display = NULL;
-  char number[16] = { 0 };
-  gsize len = 0;
-  int fds[2];
-
-  if (g_getenv ("DISPLAY") != NULL)
-    return TRUE;
-
-  if (!(xvfb_path = g_find_program_in_path ("Xvfb")))
-    return FALSE;
-
-  /* Xvfb writes its display number to -displayfd once it is ready. */
-  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, &error));
-  g_assert_no_error (error);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  xvfb = g_subprocess_launcher_spawn (launcher, &error, xvfb_path, "-displayfd", "3",
-                                      "-nolisten", "tcp", "-screen", "0", "1600x1200x24", NULL);
-  g_assert_no_error (error);
-
-  while (len < sizeof number - 1)
-    {
-      gssize n = read (fds[0], number + len, 1);
-
-      if (n <= 0 || number[len] == '\n')
-        break;
-      len++;
-    }
-  close (fds[0]);
-  number[len] = '\0';
-  g_assert_cmpuint (len, >, 0);
-
-  display = g_strdup_printf (":%s", number);
-  g_setenv ("DISPLAY", display, TRUE);
-  return TRUE;
-}
+/* ---- The application -------------------------------------------------- */
 
 static void
 record_open_vm (GSimpleAction *action,
@@ -133,33 +79,6 @@ static const GActionEntry app_actions[] = {
 /* ---- Waiting ------------------------------------------------------------ */
 
 static gboolean
-wake_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-typedef gboolean (*Condition) (gpointer data);
-
-static void
-wait_until (Condition   condition,
-            gpointer    data,
-            guint       timeout_s,
-            const char *what)
-{
-  gint64 end = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-  guint wake = g_timeout_add (20, wake_cb, NULL);
-
-  while (!condition (data))
-    {
-      if (g_get_monotonic_time () > end)
-        g_error ("Timed out after %u s waiting for %s", timeout_s, what);
-      g_main_context_iteration (NULL, TRUE);
-    }
-
-  g_source_remove (wake);
-}
-
-static gboolean
 wizard_idle (gpointer data)
 {
   return !casement_wizard_is_busy (data);
@@ -172,12 +91,6 @@ creation_over (gpointer data)
 
   return state == CASEMENT_WIZARD_STATE_FAILED || state == CASEMENT_WIZARD_STATE_DONE ||
          state == CASEMENT_WIZARD_STATE_START_FAILED;
-}
-
-static gboolean
-pointer_is_null (gpointer data)
-{
-  return *(gpointer *) data == NULL;
 }
 
 /* Destroyed: no longer one of GTK's windows. */
@@ -195,24 +108,6 @@ window_gone (gpointer data)
     }
 
   return TRUE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-/* Lets GTK lay out and draw what changed. */
-static void
-settle (void)
-{
-  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC / 5;
-  guint wake = g_timeout_add (20, wake_cb, NULL);
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (wake);
 }
 
 /* ---- The wizard --------------------------------------------------------- */
@@ -237,8 +132,8 @@ wizard_new (int         width,
   g_object_ref_sink (wizard);
   gtk_window_set_default_size (GTK_WINDOW (wizard), width, height);
   gtk_window_present (GTK_WINDOW (wizard));
-  wait_until (wizard_idle, wizard, CHECK_TIMEOUT_S, "the wizard's first checks");
-  settle ();
+  CASEMENT_TEST_WAIT_UNTIL (wizard_idle (wizard), CHECK_TIMEOUT_S, "the wizard's first checks");
+  casement_test_spin (200);
 
   return wizard;
 }
@@ -258,7 +153,7 @@ set_file (CasementWizard *wizard,
   g_autoptr(GFile) file = path != NULL ? g_file_new_for_path (path) : NULL;
 
   setter (wizard, file);
-  wait_until (wizard_idle, wizard, CHECK_TIMEOUT_S, "the wizard's checks");
+  CASEMENT_TEST_WAIT_UNTIL (wizard_idle (wizard), CHECK_TIMEOUT_S, "the wizard's checks");
 }
 
 static void
@@ -267,7 +162,7 @@ type (CasementWizard *wizard,
       const char     *text)
 {
   gtk_editable_set_text (GTK_EDITABLE (child (wizard, field)), text);
-  wait_until (wizard_idle, wizard, CHECK_TIMEOUT_S, "the wizard's checks");
+  CASEMENT_TEST_WAIT_UNTIL (wizard_idle (wizard), CHECK_TIMEOUT_S, "the wizard's checks");
 }
 
 /* A click, at once: gtk_widget_activate() on a button clicks it a
@@ -382,7 +277,7 @@ screenshot (gpointer    window,
   if (import_path == NULL)
     return;
 
-  settle ();
+  casement_test_spin (200);
 
   surface = gtk_native_get_surface (GTK_NATIVE (window));
   xid = g_strdup_printf ("0x%lx", (gulong) gdk_x11_surface_get_xid (surface));
@@ -394,7 +289,7 @@ screenshot (gpointer    window,
                               import_path, "-window", xid, path, NULL);
   g_assert_no_error (error);
   g_subprocess_wait_async (process, NULL, subprocess_done_cb, &done);
-  wait_until (flag_set, &done, CHECK_TIMEOUT_S, "import");
+  CASEMENT_TEST_WAIT_UNTIL (done, CHECK_TIMEOUT_S, "import");
   g_assert_true (g_subprocess_get_successful (process));
   g_test_message ("Screenshot: %s", path);
 }
@@ -467,12 +362,6 @@ store_created_cb (GObject      *object,
   g_assert_no_error (error);
 }
 
-static gboolean
-string_set (gpointer data)
-{
-  return *(char **) data != NULL;
-}
-
 /* A VM without a disk, there to take its name. */
 static char *
 add_vm_named (const char *name)
@@ -483,7 +372,7 @@ add_vm_named (const char *name)
   casement_vm_config_set_disk_size (config, 0);
   casement_vm_store_create_async (casement_library_get_store (library), config, NULL,
                                   store_created_cb, &slug);
-  wait_until (string_set, &slug, CHECK_TIMEOUT_S, "a VM in the store");
+  CASEMENT_TEST_WAIT_UNTIL (slug != NULL, CHECK_TIMEOUT_S, "a VM in the store");
   return slug;
 }
 
@@ -962,8 +851,8 @@ xdotool (CasementWizard *wizard,
 
   /* GTK must keep running meanwhile: it answers the focus change. */
   g_subprocess_wait_async (process, NULL, subprocess_done_cb, &done);
-  wait_until (flag_set, &done, CHECK_TIMEOUT_S, "xdotool");
-  settle ();
+  CASEMENT_TEST_WAIT_UNTIL (done, CHECK_TIMEOUT_S, "xdotool");
+  casement_test_spin (200);
 
   return g_subprocess_get_if_exited (process) && g_subprocess_get_exit_status (process) == 0;
 }
@@ -992,8 +881,8 @@ press_key (CasementWizard     *wizard,
   PageWait wait = { wizard, page };
 
   g_assert_true (xdotool (wizard, keys));
-  wait_until (page_reached, &wait, CHECK_TIMEOUT_S, keys);
-  settle ();
+  CASEMENT_TEST_WAIT_UNTIL (page_reached (&wait), CHECK_TIMEOUT_S, keys);
+  casement_test_spin (200);
   g_assert_cmpint (casement_wizard_get_page (wizard), ==, page);
 }
 
@@ -1052,9 +941,9 @@ test_wizard_keyboard_escape (void)
   wizard = casement_wizard_new (parent, library, host);
   g_object_add_weak_pointer (G_OBJECT (wizard), (gpointer *) &wizard);
   gtk_window_present (GTK_WINDOW (wizard));
-  settle ();
+  casement_test_spin (200);
   g_assert_true (xdotool (wizard, "Escape"));
-  wait_until (pointer_is_null, &wizard, CHECK_TIMEOUT_S, "the wizard to close");
+  CASEMENT_TEST_WAIT_UNTIL (wizard == NULL, CHECK_TIMEOUT_S, "the wizard to close");
 }
 
 /* QMP's "status" of the VM, or the error in its place. */
@@ -1154,7 +1043,7 @@ test_wizard_create (void)
   /* Create: the VM is made, started, and its window asked for */
   g_assert_true (press_next (wizard));
   g_assert_cmpint (casement_wizard_get_page (wizard), ==, CASEMENT_WIZARD_PAGE_PROGRESS);
-  wait_until (creation_over, wizard, START_TIMEOUT_S, "the VM to be created and started");
+  CASEMENT_TEST_WAIT_UNTIL (creation_over (wizard), START_TIMEOUT_S, "the VM to be created and started");
   if (casement_wizard_get_state (wizard) != CASEMENT_WIZARD_STATE_DONE)
     g_error ("Creation ended in state %d: %s", casement_wizard_get_state (wizard),
              gtk_label_get_text (child (wizard, "progress_error")));
@@ -1169,14 +1058,14 @@ test_wizard_create (void)
     {
       casement_qmp_client_execute_async (casement_vm_get_qmp_client (vm), "query-status", NULL, NULL,
                                          query_status_cb, &qmp_status);
-      wait_until (string_set, &qmp_status, CHECK_TIMEOUT_S, "query-status");
+      CASEMENT_TEST_WAIT_UNTIL (qmp_status != NULL, CHECK_TIMEOUT_S, "query-status");
     }
   if (casement_vm_get_pid (vm) > 0)
     {
       gboolean done = FALSE;
 
       casement_vm_force_off_async (vm, NULL, forced_off_cb, &done);
-      wait_until (flag_set, &done, START_TIMEOUT_S, "QEMU to end");
+      CASEMENT_TEST_WAIT_UNTIL (done, START_TIMEOUT_S, "QEMU to end");
     }
   g_assert_cmpint (vm_state, ==, CASEMENT_VM_STATE_RUNNING);
   g_assert_cmpstr (qmp_status, ==, "running");
@@ -1379,7 +1268,7 @@ test_wizard_create_failure (void)
 
   g_assert_true (press_next (wizard));
   screenshot (wizard, "7-progress");
-  wait_until (creation_over, wizard, START_TIMEOUT_S, "creation to fail");
+  CASEMENT_TEST_WAIT_UNTIL (creation_over (wizard), START_TIMEOUT_S, "creation to fail");
   g_assert_cmpint (casement_wizard_get_state (wizard), ==, CASEMENT_WIZARD_STATE_FAILED);
   assert_label_says (wizard, "progress_error", "UEFI variables");
   g_assert_true (gtk_widget_get_visible (child (wizard, "retry_button")));
@@ -1392,7 +1281,7 @@ test_wizard_create_failure (void)
 
   /* Again: the same, and still nothing left */
   click (wizard, "retry_button");
-  wait_until (creation_over, wizard, START_TIMEOUT_S, "creation to fail again");
+  CASEMENT_TEST_WAIT_UNTIL (creation_over (wizard), START_TIMEOUT_S, "creation to fail again");
   g_assert_cmpint (casement_wizard_get_state (wizard), ==, CASEMENT_WIZARD_STATE_FAILED);
   assert_library_holds (0);
 
@@ -1421,7 +1310,7 @@ test_wizard_create_cancel (void)
   gtk_widget_activate_action (GTK_WIDGET (wizard), "wizard.cancel", NULL);
   adw_message_dialog_response (find_confirm_dialog (wizard), "discard");
 
-  wait_until (window_gone, wizard, START_TIMEOUT_S, "the wizard to undo and close");
+  CASEMENT_TEST_WAIT_UNTIL (window_gone (wizard), START_TIMEOUT_S, "the wizard to undo and close");
   g_assert_cmpint (casement_wizard_get_state (wizard), ==, CASEMENT_WIZARD_STATE_FAILED);
   g_assert_finalize_object (wizard);
   assert_library_holds (0);
@@ -1440,6 +1329,7 @@ main (int   argc,
 
   if (!(env = casement_test_guest_env_new (&error)))
     g_error ("%s", error->message);
+  casement_test_kill_on_abort (casement_test_guest_env_get_dir (env));
 
   /* The schema as the build compiled it; settings only in memory, so the
    * wizard remembers the WinFsp installer within this run alone. */
@@ -1468,7 +1358,7 @@ main (int   argc,
     g_setenv ("DBUS_SESSION_BUS_ADDRESS", no_bus, TRUE);
   }
 
-  if (!ensure_display () || !gtk_init_check ())
+  if (!casement_test_ensure_display ("1600x1200x24", &xvfb) || !gtk_init_check ())
     {
       g_test_skip ("Needs an X display: DISPLAY is unset and Xvfb is not installed");
       g_clear_pointer (&env, casement_test_guest_env_free);
@@ -1582,12 +1472,7 @@ main (int   argc,
   g_clear_pointer (&opened_slug, g_free);
   g_clear_pointer (&env, casement_test_guest_env_free);
 
-  if (xvfb != NULL)
-    {
-      g_subprocess_send_signal (xvfb, SIGTERM);
-      g_subprocess_wait (xvfb, NULL, NULL);
-      g_clear_object (&xvfb);
-    }
+  casement_test_stop_display (&xvfb);
 
   return status;
 }

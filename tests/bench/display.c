@@ -40,6 +40,7 @@
 #include "casement-display.h"
 #include "casement-qemu-command.h"
 #include "casement-test-guest.h"
+#include "casement-test-util.h"
 #include "casement-vm.h"
 
 #define BOOT_TIMEOUT_S 180
@@ -66,9 +67,9 @@ typedef struct
   char   *mode;
 } Sample;
 
-static volatile GPid qemu_pid;
+static GPid qemu_pid;
 static GPid xserver_pid;
-static volatile GPid client_pid;
+static GPid client_pid;
 
 /* ------------------------------------------------------------------ */
 /* Client: one CasementDisplay in a window, as small as the app gets.  */
@@ -139,56 +140,6 @@ run_client (const char *socket_path,
 /* ------------------------------------------------------------------ */
 /* Orchestrator                                                         */
 /* ------------------------------------------------------------------ */
-
-static void
-on_fatal_signal (int sig)
-{
-  if (client_pid > 0)
-    kill (client_pid, SIGKILL);
-  if (qemu_pid > 0)
-    kill (qemu_pid, SIGKILL);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static gboolean
-timeout_flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static void
-await_result (GAsyncResult **result,
-              const char    *what)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) BOOT_TIMEOUT_S * G_USEC_PER_SEC;
-
-  while (*result == NULL)
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("%s did not complete in %d s", what, BOOT_TIMEOUT_S);
-      g_main_context_iteration (NULL, TRUE);
-    }
-}
 
 /* The X server's pid, from the lock file of $DISPLAY (":N"), so that its
  * share of the drawing shows too; 0 when unknown. */
@@ -317,7 +268,7 @@ measure (const Client *client,
     out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
 
   /* Connecting and the first full frame are not what is measured. */
-  spin (warmup_s * 1000);
+  casement_test_spin (warmup_s * 1000);
 
   if (client->ours)
     {
@@ -329,7 +280,7 @@ measure (const Client *client,
   qemu0 = process_cpu_s (qemu_pid);
   x0 = xserver_pid > 0 ? process_cpu_s (xserver_pid) : 0;
 
-  spin (seconds * 1000);
+  casement_test_spin (seconds * 1000);
 
   cpu1 = process_cpu_s (client_pid);
   qemu1 = process_cpu_s (qemu_pid);
@@ -434,22 +385,20 @@ run_benchmark (const char *argv0,
 
   xserver_pid = find_xserver_pid ();
 
-  signal (SIGINT, on_fatal_signal);
-  signal (SIGTERM, on_fatal_signal);
-  signal (SIGABRT, on_fatal_signal);
-  signal (SIGTRAP, on_fatal_signal);
+  /* The VM and the clients (both name its sockets) end with the benchmark. */
+  casement_test_kill_on_abort (casement_test_guest_env_get_dir (env));
 
   store = casement_vm_store_new (NULL);
   config = casement_test_guest_config_new ("Display Bench", "anim", NULL);
-  casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
-  await_result (&result, "VM creation");
+  casement_vm_store_create_async (store, config, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S, "VM creation");
   if (!(slug = casement_vm_store_create_finish (store, result, &error)))
     g_error ("Cannot create the VM: %s", error->message);
   g_clear_object (&result);
 
   vm = casement_vm_new (store, slug);
-  casement_vm_start_async (vm, NULL, NULL, store_result_cb, &result);
-  await_result (&result, "VM start");
+  casement_vm_start_async (vm, NULL, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S, "VM start");
   if (!casement_vm_start_finish (vm, result, &error))
     g_error ("Cannot start the VM: %s", error->message);
   g_clear_object (&result);
@@ -515,8 +464,8 @@ run_benchmark (const char *argv0,
     }
 
   /* Shut the guest down before saying the result, so nothing lingers. */
-  casement_vm_force_off_async (vm, NULL, store_result_cb, &result);
-  await_result (&result, "force off");
+  casement_vm_force_off_async (vm, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, BOOT_TIMEOUT_S, "force off");
   if (!casement_vm_force_off_finish (vm, result, &error))
     g_printerr ("Cannot stop the benchmark VM: %s\n", error->message);
   qemu_pid = 0;
