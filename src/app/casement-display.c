@@ -2077,21 +2077,6 @@ casement_display_main_event (SpiceChannel      *channel,
 }
 
 static void
-casement_display_display_event (SpiceChannel      *channel,
-                                SpiceChannelEvent  event,
-                                CasementDisplay   *self)
-{
-  g_assert (CASEMENT_IS_DISPLAY (self));
-
-  /* Casement's SPICE socket is a local one: compressing every changed
-   * rectangle (QEMU's default, meant for networks) costs CPU on both ends
-   * to save copies that cost far less on one machine. The server learns
-   * the preference once the channel is open. */
-  if (event == SPICE_CHANNEL_OPENED)
-    spice_display_channel_change_preferred_compression (channel, SPICE_IMAGE_COMPRESSION_OFF);
-}
-
-static void
 casement_display_channel_new (SpiceSession    *session,
                               SpiceChannel    *channel,
                               CasementDisplay *self)
@@ -2133,8 +2118,6 @@ casement_display_channel_new (SpiceSession    *session,
                                G_CALLBACK (casement_display_invalidate), self, 0);
       g_signal_connect_object (channel, "display-mark",
                                G_CALLBACK (casement_display_mark), self, 0);
-      g_signal_connect_object (channel, "channel-event",
-                               G_CALLBACK (casement_display_display_event), self, 0);
       spice_channel_connect (channel);
       return;
     }
