@@ -193,14 +193,6 @@ vm_is_stopped (CasementVm *vm)
   return state == CASEMENT_VM_STATE_STOPPED || state == CASEMENT_VM_STATE_CRASHED;
 }
 
-static const char *
-vm_display_name (CasementVm *vm)
-{
-  CasementVmConfig *config = casement_vm_get_config (vm);
-
-  return config != NULL ? casement_vm_config_get_name (config) : casement_vm_get_slug (vm);
-}
-
 /* “A”, “B” */
 static char *
 join_vm_names (GPtrArray *vms)
@@ -213,7 +205,7 @@ join_vm_names (GPtrArray *vms)
         /* Translators: between the names of virtual machines in a list */
         g_string_append (names, _(", "));
       /* Translators: a virtual machine's name, quoted */
-      g_string_append_printf (names, _("“%s”"), vm_display_name (g_ptr_array_index (vms, i)));
+      g_string_append_printf (names, _("“%s”"), casement_vm_get_display_name (g_ptr_array_index (vms, i)));
     }
 
   return g_string_free (names, FALSE);

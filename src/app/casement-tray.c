@@ -246,14 +246,6 @@ tray_vm_free (TrayVm *tray_vm)
   g_free (tray_vm);
 }
 
-static const char *
-vm_display_name (CasementVm *vm)
-{
-  CasementVmConfig *config = casement_vm_get_config (vm);
-
-  return config != NULL ? casement_vm_config_get_name (config) : casement_vm_get_slug (vm);
-}
-
 static gboolean
 vm_state_is_active (CasementVmState state)
 {
@@ -451,7 +443,7 @@ casement_tray_update_background (CasementTray *self)
   if (running->len == 1)
     /* Translators: %s is the name of a virtual machine */
     title = g_strdup_printf (_("“%s” keeps running in the background"),
-                             vm_display_name (g_ptr_array_index (running, 0)));
+                             casement_vm_get_display_name (g_ptr_array_index (running, 0)));
   else
     title = g_strdup_printf (ngettext ("%u virtual machine keeps running in the background",
                                        "%u virtual machines keep running in the background",
@@ -477,7 +469,7 @@ casement_tray_update_background (CasementTray *self)
         label = g_strdup (_("Shut Down"));
       else
         /* Translators: a button; %s is the name of a virtual machine */
-        label = g_strdup_printf (_("Shut Down “%s”"), vm_display_name (vm));
+        label = g_strdup_printf (_("Shut Down “%s”"), casement_vm_get_display_name (vm));
 
       g_notification_add_button_with_target (notification, label, "app.shut-down-vm",
                                              "s", casement_vm_get_slug (vm));
@@ -512,7 +504,7 @@ casement_tray_notify_transition (CasementTray    *self,
     {
     case CASEMENT_VM_STATE_STOPPED:
       /* Translators: %s is the name of a virtual machine */
-      title = g_strdup_printf (_("“%s” stopped"), vm_display_name (vm));
+      title = g_strdup_printf (_("“%s” stopped"), casement_vm_get_display_name (vm));
       notification = notification_new (title, _("The virtual machine is off."),
                                        G_NOTIFICATION_PRIORITY_NORMAL);
       break;
@@ -521,7 +513,7 @@ casement_tray_notify_transition (CasementTray    *self,
       if (!(body = casement_vm_get_last_error (vm)))
         body = _("QEMU ended without shutting the guest down. Its disk is kept; the log may tell why.");
       /* Translators: %s is the name of a virtual machine */
-      title = g_strdup_printf (_("“%s” crashed"), vm_display_name (vm));
+      title = g_strdup_printf (_("“%s” crashed"), casement_vm_get_display_name (vm));
       notification = notification_new (title, body, G_NOTIFICATION_PRIORITY_HIGH);
       g_notification_add_button_with_target (notification, _("Show Log"), "app.show-vm-log",
                                              "s", casement_vm_get_slug (vm));
@@ -686,7 +678,7 @@ casement_tray_item_properties (CasementTray       *self,
   if (tray_vm != NULL)
     {
       CasementVm *vm = tray_vm->vm;
-      g_autofree char *name = escape_mnemonic (vm_display_name (vm));
+      g_autofree char *name = escape_mnemonic (casement_vm_get_display_name (vm));
       g_autofree char *label = NULL;
 
       switch (item)
@@ -1746,7 +1738,7 @@ casement_tray_start_cb (GObject      *object,
     return;
 
   /* Translators: %s is the name of a virtual machine */
-  title = g_strdup_printf (_("Could not start “%s”"), vm_display_name (vm));
+  title = g_strdup_printf (_("Could not start “%s”"), casement_vm_get_display_name (vm));
   casement_tray_notify_error (self, vm, title, error);
 }
 
@@ -1781,7 +1773,7 @@ casement_tray_shut_down_cb (GObject      *object,
   if (!g_error_matches (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_TIMEOUT))
     {
       /* Translators: %s is the name of a virtual machine */
-      title = g_strdup_printf (_("Could not shut down “%s”"), vm_display_name (vm));
+      title = g_strdup_printf (_("Could not shut down “%s”"), casement_vm_get_display_name (vm));
       casement_tray_notify_error (self, vm, title, error);
       return;
     }
@@ -1789,7 +1781,7 @@ casement_tray_shut_down_cb (GObject      *object,
   /* Only this tray asked, so only it can offer the way out. Offer, never
    * decide: forcing off can lose the guest's unsaved work. */
   /* Translators: %s is the name of a virtual machine */
-  title = g_strdup_printf (_("“%s” did not shut down"), vm_display_name (vm));
+  title = g_strdup_printf (_("“%s” did not shut down"), casement_vm_get_display_name (vm));
   notification = notification_new (title,
                                    _("The guest did not respond to the request to power off. Force it off to stop it now; unsaved work in the guest is lost."),
                                    G_NOTIFICATION_PRIORITY_HIGH);
@@ -1829,7 +1821,7 @@ casement_tray_force_off_cb (GObject      *object,
     return;
 
   /* Translators: %s is the name of a virtual machine */
-  title = g_strdup_printf (_("Could not force off “%s”"), vm_display_name (vm));
+  title = g_strdup_printf (_("Could not force off “%s”"), casement_vm_get_display_name (vm));
   casement_tray_notify_error (self, vm, title, error);
 }
 
@@ -1876,7 +1868,7 @@ casement_tray_show_log_cb (GObject      *object,
     return;
 
   /* Translators: %s is the name of a virtual machine */
-  title = g_strdup_printf (_("Could not open the log of “%s”"), vm_display_name (data->vm));
+  title = g_strdup_printf (_("Could not open the log of “%s”"), casement_vm_get_display_name (data->vm));
   casement_tray_notify_error (data->tray, data->vm, title, error);
 }
 

@@ -114,8 +114,7 @@ casement_vm_row_update (CasementVmRow *self)
   last_error = casement_vm_get_last_error (self->vm);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self),
-                                 config != NULL ? casement_vm_config_get_name (config)
-                                                : casement_vm_get_slug (self->vm));
+                                 casement_vm_get_display_name (self->vm));
 
   if (config != NULL && casement_vm_config_is_windows (config))
     {

@@ -174,8 +174,7 @@ casement_vm_window_update (CasementVmWindow *self)
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean live = state_is_live (state);
   gboolean stopped = state == CASEMENT_VM_STATE_STOPPED || state == CASEMENT_VM_STATE_CRASHED;
-  const char *name = config != NULL ? casement_vm_config_get_name (config)
-                                    : casement_vm_get_slug (self->vm);
+  const char *name = casement_vm_get_display_name (self->vm);
 
   gtk_window_set_title (GTK_WINDOW (self), name);
   adw_window_title_set_title (self->window_title, name);
@@ -550,7 +549,6 @@ casement_vm_window_screenshot_path (CasementVmWindow  *self,
                                     GError           **error)
 {
   const char *pictures = g_get_user_special_dir (G_USER_DIRECTORY_PICTURES);
-  CasementVmConfig *config = casement_vm_get_config (self->vm);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H-%M-%S");
   g_autofree char *name = NULL;
@@ -567,8 +565,7 @@ casement_vm_window_screenshot_path (CasementVmWindow  *self,
 
   /* Translators: a screenshot's file name: the VM's name and the time. */
   name = g_strdup_printf (_("%s %s.png"),
-                          config != NULL ? casement_vm_config_get_name (config)
-                                         : casement_vm_get_slug (self->vm),
+                          casement_vm_get_display_name (self->vm),
                           stamp);
   g_strdelimit (name, "/", '-');
 

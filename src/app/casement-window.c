@@ -111,14 +111,12 @@ casement_window_filter_vm (gpointer item,
 {
   CasementWindow *self = user_data;
   CasementVm *vm = item;
-  CasementVmConfig *config;
   g_autofree char *name = NULL;
 
   if (self->search == NULL)
     return TRUE;
 
-  config = casement_vm_get_config (vm);
-  name = fold (config != NULL ? casement_vm_config_get_name (config) : casement_vm_get_slug (vm));
+  name = fold (casement_vm_get_display_name (vm));
 
   return strstr (name, self->search) != NULL;
 }

@@ -741,9 +741,17 @@ casement_vm_qmp_socket_name (CasementVm *self)
   return self->cli ? CASEMENT_RUNTIME_QMP_CLI_SOCKET : CASEMENT_RUNTIME_QMP_SOCKET;
 }
 
-static const char *
-casement_vm_display_name (CasementVm *self)
+/**
+ * casement_vm_get_display_name:
+ *
+ * Returns: the VM's name as its settings give it, or its folder's slug
+ * before they are read.
+ */
+const char *
+casement_vm_get_display_name (CasementVm *self)
 {
+  g_return_val_if_fail (CASEMENT_IS_VM (self), NULL);
+
   if (self->config != NULL)
     return casement_vm_config_get_name (self->config);
   return self->slug;
@@ -767,7 +775,7 @@ casement_vm_check_state (CasementVm       *self,
 
   g_set_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING,
                _("“%s” is %s: this needs a running virtual machine"),
-               casement_vm_display_name (self), state_to_string (self->state));
+               casement_vm_get_display_name (self), state_to_string (self->state));
   return FALSE;
 }
 
@@ -829,7 +837,7 @@ waiter_timeout_cb (gpointer user_data)
                  g_error_new (CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_TIMEOUT,
                               _("“%s” did not shut down in time: the guest may be busy, or "
                                 "ignore the request. It is still running; you can force it off."),
-                              casement_vm_display_name (self)));
+                              casement_vm_get_display_name (self)));
   return G_SOURCE_REMOVE;
 }
 
@@ -1053,7 +1061,7 @@ install_saved_cb (GObject      *object,
 
       message = g_strdup_printf (_("Windows is installed in “%s”, but Casement could not "
                                    "record it: %s"),
-                                 casement_vm_display_name (self), error->message);
+                                 casement_vm_get_display_name (self), error->message);
       g_warning ("%s", message);
       casement_vm_set_last_error (self, message);
       return;
@@ -1464,7 +1472,7 @@ casement_vm_report_share_lost (CasementVm *self)
   message = g_strdup_printf (_("The shared folder of “%s” stopped working: its helper, virtiofsd, has "
                                "ended. The virtual machine runs on without the folder; shut it down and "
                                "start it again to share the folder again. virtiofsd’s messages are in %s."),
-                             casement_vm_display_name (self), log_path);
+                             casement_vm_get_display_name (self), log_path);
   casement_vm_set_share_problem (self, message);
 }
 
@@ -1622,12 +1630,12 @@ exit_teardown_cb (GObject      *object,
       else if (self->exit_detail != NULL)
         message = g_strdup_printf (_("“%s” stopped unexpectedly: QEMU %s. Its disk was not touched; "
                                      "QEMU’s messages are kept in %s."),
-                                   casement_vm_display_name (self), self->exit_detail, log_path);
+                                   casement_vm_get_display_name (self), self->exit_detail, log_path);
       else
         message = g_strdup_printf (_("“%s” stopped unexpectedly: QEMU ended without shutting the "
                                      "guest down. Its disk was not touched; QEMU’s messages are "
                                      "kept in %s."),
-                                   casement_vm_display_name (self), log_path);
+                                   casement_vm_get_display_name (self), log_path);
     }
 
   g_clear_object (&self->qemu);
@@ -2879,7 +2887,7 @@ casement_vm_start_async (CasementVm          *self,
     {
       g_task_return_new_error (task, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY,
                                _("“%s” is %s already; use its window, or shut it down first"),
-                               casement_vm_display_name (self), state_to_string (self->state));
+                               casement_vm_get_display_name (self), state_to_string (self->state));
       return;
     }
 
@@ -3068,13 +3076,13 @@ attach_connect_cb (GObject      *object,
         g_task_return_new_error (task, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY,
                                  _("“%s” is running, but another command is talking to it "
                                    "(its command socket is taken); try again when that is done"),
-                                 casement_vm_display_name (self));
+                                 casement_vm_get_display_name (self));
       else
         g_task_return_new_error (task, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY,
                                  _("“%s” is running, but another Casement process controls it "
                                    "(its QMP socket is taken). Close that window first; "
                                    "“casementctl” commands still work meanwhile."),
-                                 casement_vm_display_name (self));
+                                 casement_vm_get_display_name (self));
       return;
     }
 
@@ -3135,7 +3143,7 @@ attach_inspected_cb (GObject      *object,
         message = g_strdup_printf (_("“%s” stopped unexpectedly while no Casement window was "
                                      "watching it. Its disk was not touched; QEMU’s messages "
                                      "are kept in %s."),
-                                   casement_vm_display_name (self), log_path);
+                                   casement_vm_get_display_name (self), log_path);
         casement_vm_set_last_error (self, message);
         casement_vm_set_state (self, CASEMENT_VM_STATE_CRASHED);
         g_task_return_boolean (task, TRUE);
@@ -3145,7 +3153,7 @@ attach_inspected_cb (GObject      *object,
     case RUNTIME_STARTING:
       g_task_return_new_error (task, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY,
                                _("“%s” is being started by another Casement process"),
-                               casement_vm_display_name (self));
+                               casement_vm_get_display_name (self));
       return;
 
     case RUNTIME_LIVE:
@@ -3221,7 +3229,7 @@ command_error (CasementVm   *self,
   if (g_error_matches (error, CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED))
     return g_error_new (CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING,
                         _("“%s” stopped before QEMU could %s"),
-                        casement_vm_display_name (self), what);
+                        casement_vm_get_display_name (self), what);
 
   return g_error_copy (error);
 }
@@ -3287,7 +3295,7 @@ casement_vm_command (CasementVm          *self,
     {
       g_task_return_new_error (task, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING,
                                _("“%s” is not connected: QEMU does not answer"),
-                               casement_vm_display_name (self));
+                               casement_vm_get_display_name (self));
       return;
     }
 
@@ -4034,7 +4042,7 @@ snapshot_reply_cb (GObject      *object,
                                            "cannot save a virtiofs device (QEMU 8.2 can). Shut the "
                                            "virtual machine down and choose another way to share "
                                            "the folder to use snapshots."),
-                                         casement_vm_display_name (self), major, minor);
+                                         casement_vm_get_display_name (self), major, minor);
                 return;
               }
           }
@@ -4058,7 +4066,7 @@ snapshot_reply_cb (GObject      *object,
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
                                    _("“%s” already has a snapshot called “%s”; choose another name "
                                      "or delete that one first"),
-                                   casement_vm_display_name (self), op->name);
+                                   casement_vm_get_display_name (self), op->name);
           return;
         }
 
@@ -4066,7 +4074,7 @@ snapshot_reply_cb (GObject      *object,
         {
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                                    _("“%s” has no snapshot called “%s”"),
-                                   casement_vm_display_name (self), op->name);
+                                   casement_vm_get_display_name (self), op->name);
           return;
         }
       op->step++;

@@ -97,6 +97,8 @@ CasementVm          *casement_vm_new_for_cli               (CasementVmStore     
                                                             const char           *slug);
 
 const char          *casement_vm_get_slug                  (CasementVm           *self);
+/* The name from its settings, or the slug while there are none. */
+const char          *casement_vm_get_display_name          (CasementVm           *self);
 /* Returns: (transfer none): the store holding the VM's folder */
 CasementVmStore     *casement_vm_get_store                 (CasementVm           *self);
 CasementVmState      casement_vm_get_state                 (CasementVm           *self);
