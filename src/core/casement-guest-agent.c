@@ -24,13 +24,12 @@
 
 #include <string.h>
 
-#include <gio/gunixsocketaddress.h>
 #include <glib/gi18n-lib.h>
 
 #include "casement-enums.h"
 #include "casement-guest-agent.h"
+#include "casement-json-stream.h"
 #include "casement-qmp-client.h"
-#include "casement-util.h"
 
 /* Precedes guest-sync-delimited's reply; sent by us first, it makes the
  * agent's parser drop whatever an earlier client left half-written. */
@@ -41,10 +40,7 @@ struct _CasementGuestAgent
   GObject                  parent_instance;
 
   /* Owned references */
-  GIOStream               *stream;
-  GDataInputStream        *input;
-  GOutputStream           *output;
-  GCancellable            *io_cancellable;  /* ends reads and writes on close */
+  CasementJsonStream      *stream;
   GTask                   *task;            /* the connect or command in flight */
   GSource                 *timeout_source;
   GSource                 *cancel_source;
@@ -81,17 +77,6 @@ casement_guest_agent_set_state (CasementGuestAgent      *self,
 
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-}
-
-static void
-stream_close_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!g_io_stream_close_finish (G_IO_STREAM (object), result, &error))
-    g_debug ("Closing the guest agent stream: %s", error->message);
 }
 
 /* Detaches the operation in flight from its timeout and cancellable;
@@ -132,12 +117,8 @@ casement_guest_agent_teardown (CasementGuestAgent *self,
 
   g_debug ("Guest agent connection closing: %s", reason ? reason->message : "closed by us");
 
-  g_cancellable_cancel (self->io_cancellable);
   if (self->stream != NULL)
-    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, stream_close_cb, NULL);
-  g_clear_object (&self->input);
-  g_clear_object (&self->output);
-  g_clear_object (&self->stream);
+    casement_json_stream_close (self->stream);
 
   task = casement_guest_agent_end_operation (self);
   casement_guest_agent_set_state (self, CASEMENT_GUEST_AGENT_STATE_CLOSED);
@@ -223,30 +204,20 @@ casement_guest_agent_begin_operation (CasementGuestAgent *self,
 }
 
 static void
-casement_guest_agent_io_failed (CasementGuestAgent *self,
-                                GError             *error,
-                                const char         *prefix)
+casement_guest_agent_stream_closed_cb (CasementGuestAgent *self,
+                                       const GError       *reason)
 {
   g_assert (CASEMENT_IS_GUEST_AGENT (self));
-  g_assert (error != NULL);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
-    {
-      g_debug ("%s%s", prefix, error->message);
-      g_error_free (error);
-      casement_guest_agent_teardown (self,
-                                     g_error_new_literal (CASEMENT_GUEST_AGENT_ERROR,
-                                                          CASEMENT_GUEST_AGENT_ERROR_DISCONNECTED,
-                                                          _("QEMU closed the guest agent connection")));
-      return;
-    }
-
-  g_prefix_error (&error, "%s", prefix);
-  casement_guest_agent_teardown (self, error);
+  /* Any other reason names the socket already. */
+  if (g_error_matches (reason, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+    casement_guest_agent_teardown (self,
+                                   g_error_new_literal (CASEMENT_GUEST_AGENT_ERROR,
+                                                        CASEMENT_GUEST_AGENT_ERROR_DISCONNECTED,
+                                                        _("QEMU closed the guest agent connection")));
+  else
+    casement_guest_agent_teardown (self, g_error_copy (reason));
 }
-
-static void casement_guest_agent_read_next (CasementGuestAgent *self);
 
 /* While syncing: everything up to the sentinel is an earlier client's,
  * and so is any reply but the one with our id. */
@@ -282,7 +253,6 @@ casement_guest_agent_handle_sync_line (CasementGuestAgent *self,
     }
 
   g_debug ("Skipping a stale line from the guest agent");
-  casement_guest_agent_read_next (self);
 }
 
 static void
@@ -310,10 +280,7 @@ casement_guest_agent_handle_reply_line (CasementGuestAgent *self,
     }
 
   if (message == NULL)
-    {
-      casement_guest_agent_read_next (self);
-      return;
-    }
+    return;
 
   ret = casement_qmp_reply_take_return (json_node_get_object (message), self->command, &error);
   task = casement_guest_agent_end_operation (self);
@@ -324,164 +291,45 @@ casement_guest_agent_handle_reply_line (CasementGuestAgent *self,
 }
 
 static void
-casement_guest_agent_read_line_cb (GObject      *object,
-                                   GAsyncResult *result,
-                                   gpointer      user_data)
+casement_guest_agent_handle_line (CasementGuestAgent *self,
+                                  GBytes             *line)
 {
-  GDataInputStream *input = G_DATA_INPUT_STREAM (object);
-  g_autoptr(GTask) task = user_data;
-  CasementGuestAgent *self = g_task_get_source_object (task);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  gsize length = 0;
+  const char *data;
+  gsize length;
 
   g_assert (CASEMENT_IS_GUEST_AGENT (self));
 
-  line = g_data_input_stream_read_line_finish (input, result, &length, &error);
-
-  /* The operation that read ended meanwhile (timeout, cancel, close). */
-  if (self->task != task || self->input != input)
+  data = g_bytes_get_data (line, &length);
+  if (length == 0)
     return;
 
-  if (line != NULL)
-    g_debug ("recv: %.*s", (int) length, g_utf8_validate_len (line, length, NULL) ? line : "(binary)");
-
-  if (error != NULL)
-    {
-      casement_guest_agent_io_failed (self, g_steal_pointer (&error),
-                                      _("Could not read from the guest agent: "));
-      return;
-    }
-
-  if (line == NULL)
-    {
-      casement_guest_agent_teardown (self,
-                                     g_error_new_literal (CASEMENT_GUEST_AGENT_ERROR,
-                                                          CASEMENT_GUEST_AGENT_ERROR_DISCONNECTED,
-                                                          _("QEMU closed the guest agent connection")));
-      return;
-    }
-
   if (self->state == CASEMENT_GUEST_AGENT_STATE_CONNECTING)
-    casement_guest_agent_handle_sync_line (self, line, length);
+    casement_guest_agent_handle_sync_line (self, data, length);
+  else if (self->task != NULL)
+    casement_guest_agent_handle_reply_line (self, data, length);
   else
-    casement_guest_agent_handle_reply_line (self, line, length);
+    g_debug ("Skipping a line from the guest agent while no command runs");
 }
 
-static void
-casement_guest_agent_read_next (CasementGuestAgent *self)
-{
-  g_assert (CASEMENT_IS_GUEST_AGENT (self));
-  g_assert (self->input != NULL);
-  g_assert (self->task != NULL);
-
-  g_data_input_stream_read_line_async (self->input, G_PRIORITY_DEFAULT, self->io_cancellable,
-                                       casement_guest_agent_read_line_cb,
-                                       g_object_ref (self->task));
-}
-
-static void
-casement_guest_agent_write_cb (GObject      *object,
-                               GAsyncResult *result,
-                               gpointer      user_data)
-{
-  GOutputStream *output = G_OUTPUT_STREAM (object);
-  g_autoptr(GTask) task = user_data;
-  CasementGuestAgent *self = g_task_get_source_object (task);
-  g_autoptr(GError) error = NULL;
-
-  g_assert (CASEMENT_IS_GUEST_AGENT (self));
-
-  if (!g_output_stream_write_all_finish (output, result, NULL, &error))
-    {
-      if (self->task == task && self->output == output)
-        casement_guest_agent_io_failed (self, g_steal_pointer (&error),
-                                        _("Could not write to the guest agent: "));
-      return;
-    }
-
-  if (self->task == task && self->output == output)
-    casement_guest_agent_read_next (self);
-}
-
-/* Sends one command line (@prefix_sentinel: preceded by the sentinel),
- * then reads until the operation in flight has its reply. */
+/* Sends one command line (@prefix_sentinel: preceded by the sentinel);
+ * its reply comes as a line. */
 static void
 casement_guest_agent_send (CasementGuestAgent *self,
                            const char         *command,
                            JsonNode           *arguments,
                            gboolean            prefix_sentinel)
 {
+  static const char sentinel[] = { SENTINEL };
+  g_autoptr(GBytes) sentinel_bytes = g_bytes_new_static (sentinel, sizeof sentinel);
   g_autoptr(GBytes) line = casement_qmp_command_line (command, arguments, 0);
-  g_autoptr(GByteArray) buffer = g_byte_array_new ();
-  g_autoptr(GBytes) bytes = NULL;
-  const guint8 sentinel = SENTINEL;
-  gconstpointer data;
-  gsize size;
 
   g_assert (CASEMENT_IS_GUEST_AGENT (self));
-  g_assert (self->output != NULL);
+  g_assert (self->stream != NULL);
   g_assert (self->task != NULL);
 
   if (prefix_sentinel)
-    g_byte_array_append (buffer, &sentinel, 1);
-  data = g_bytes_get_data (line, &size);
-  g_debug ("send: %.*s", (int) size - 1, (const char *) data);
-  g_byte_array_append (buffer, data, size);
-  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&buffer));
-
-  /* The task keeps the bytes alive until the write is done. */
-  data = g_bytes_get_data (bytes, &size);
-  g_object_set_data_full (G_OBJECT (self->task), "casement-guest-agent-line",
-                          g_bytes_ref (bytes), (GDestroyNotify) g_bytes_unref);
-  g_output_stream_write_all_async (self->output, data, size, G_PRIORITY_DEFAULT,
-                                   self->io_cancellable, casement_guest_agent_write_cb,
-                                   g_object_ref (self->task));
-}
-
-static void
-casement_guest_agent_socket_connect_cb (GObject      *object,
-                                        GAsyncResult *result,
-                                        gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  CasementGuestAgent *self = g_task_get_source_object (task);
-  g_autoptr(GSocketConnection) connection = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) arguments = NULL;
-
-  g_assert (CASEMENT_IS_GUEST_AGENT (self));
-
-  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (object), result, &error);
-
-  /* Timed out, cancelled or closed meanwhile. */
-  if (self->task != task)
-    return;
-
-  if (connection == NULL)
-    {
-      g_prefix_error (&error, _("Could not connect to the guest agent socket “%s” "
-                                "(is the virtual machine running?): "),
-                      self->socket_path);
-      casement_guest_agent_teardown (self, g_steal_pointer (&error));
-      return;
-    }
-
-  self->stream = G_IO_STREAM (g_steal_pointer (&connection));
-  self->output = g_object_ref (g_io_stream_get_output_stream (self->stream));
-  self->input = g_data_input_stream_new (g_io_stream_get_input_stream (self->stream));
-  g_data_input_stream_set_newline_type (self->input, G_DATA_STREAM_NEWLINE_TYPE_LF);
-
-  /* The id tells our sync's reply from one a former client asked for. */
-  self->sync_id = g_random_int_range (1, G_MAXINT32);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_int_value (builder, self->sync_id);
-  json_builder_end_object (builder);
-  arguments = json_builder_get_root (builder);
-
-  casement_guest_agent_send (self, "guest-sync-delimited", arguments, TRUE);
+    casement_json_stream_write (self->stream, sentinel_bytes);
+  casement_json_stream_write (self->stream, line);
 }
 
 /**
@@ -500,9 +348,8 @@ casement_guest_agent_connect_async (CasementGuestAgent  *self,
                                     gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GSocketClient) client = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  GError *error = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) arguments = NULL;
 
   g_return_if_fail (CASEMENT_IS_GUEST_AGENT (self));
   g_return_if_fail (socket_path != NULL);
@@ -515,18 +362,25 @@ casement_guest_agent_connect_async (CasementGuestAgent  *self,
   self->socket_path = g_strdup (socket_path);
   self->sentinel_seen = FALSE;
   casement_guest_agent_set_state (self, CASEMENT_GUEST_AGENT_STATE_CONNECTING);
-  casement_guest_agent_begin_operation (self, g_object_ref (task), "guest-sync-delimited");
+  casement_guest_agent_begin_operation (self, g_steal_pointer (&task), "guest-sync-delimited");
 
-  if (!(address = casement_util_unix_socket_address_new (socket_path, &error)))
-    {
-      casement_guest_agent_teardown (self, g_steal_pointer (&error));
-      return;
-    }
+  self->stream = casement_json_stream_new ();
+  g_signal_connect_object (self->stream, "line", G_CALLBACK (casement_guest_agent_handle_line),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->stream, "closed", G_CALLBACK (casement_guest_agent_stream_closed_cb),
+                           self, G_CONNECT_SWAPPED);
 
-  client = g_socket_client_new ();
-  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), self->io_cancellable,
-                                 casement_guest_agent_socket_connect_cb,
-                                 g_steal_pointer (&task));
+  /* The id tells our sync's reply from one a former client asked for.
+   * Queued before connecting: a path that cannot connect fails at once. */
+  self->sync_id = g_random_int_range (1, G_MAXINT32);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_int_value (builder, self->sync_id);
+  json_builder_end_object (builder);
+  arguments = json_builder_get_root (builder);
+  casement_guest_agent_send (self, "guest-sync-delimited", arguments, TRUE);
+
+  casement_json_stream_connect (self->stream, socket_path);
 }
 
 gboolean
@@ -663,11 +517,6 @@ casement_guest_agent_dispose (GObject *object)
   /* An operation in flight holds a reference on self. */
   g_assert (self->task == NULL);
 
-  g_cancellable_cancel (self->io_cancellable);
-  if (self->stream != NULL)
-    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, stream_close_cb, NULL);
-  g_clear_object (&self->input);
-  g_clear_object (&self->output);
   g_clear_object (&self->stream);
 
   G_OBJECT_CLASS (casement_guest_agent_parent_class)->dispose (object);
@@ -678,7 +527,6 @@ casement_guest_agent_finalize (GObject *object)
 {
   CasementGuestAgent *self = (CasementGuestAgent *) object;
 
-  g_clear_object (&self->io_cancellable);
   g_free (self->socket_path);
 
   G_OBJECT_CLASS (casement_guest_agent_parent_class)->finalize (object);
@@ -753,6 +601,5 @@ casement_guest_agent_class_init (CasementGuestAgentClass *klass)
 static void
 casement_guest_agent_init (CasementGuestAgent *self)
 {
-  self->io_cancellable = g_cancellable_new ();
   self->timeout_ms = CASEMENT_GUEST_AGENT_DEFAULT_TIMEOUT_MS;
 }

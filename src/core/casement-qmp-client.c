@@ -22,37 +22,29 @@
 
 #include "config.h"
 
-#include <string.h>
-
-#include <gio/gunixsocketaddress.h>
 #include <glib/gi18n-lib.h>
 
 #include "casement-enums.h"
+#include "casement-json-stream.h"
 #include "casement-qmp-client.h"
-#include "casement-util.h"
 
 struct _CasementQmpClient
 {
-  GObject           parent_instance;
+  GObject             parent_instance;
 
   /* Owned references */
-  GIOStream        *stream;
-  GDataInputStream *input;
-  GOutputStream    *output;
-  GCancellable     *cancellable;        /* cancels the read loop and writes on close */
-  GHashTable       *pending;            /* &Command.id → GTask */
-  GQueue            write_queue;        /* GBytes, head is being written */
-  GTask            *connect_task;
-  GSource          *connect_cancel_source;
+  CasementJsonStream *stream;
+  GHashTable         *pending;            /* &Command.id → GTask */
+  GTask              *connect_task;
+  GSource            *connect_cancel_source;
 
-  gint64            last_id;
-  CasementQmpState  state;
-  guint             qemu_major;
-  guint             qemu_minor;
-  guint             qemu_micro;
+  gint64              last_id;
+  CasementQmpState    state;
+  guint               qemu_major;
+  guint               qemu_minor;
+  guint               qemu_micro;
 
-  guint             greeted : 1;
-  guint             writing : 1;
+  guint               greeted : 1;
 };
 
 /* Task data of a command waiting for its reply. */
@@ -151,28 +143,6 @@ command_compare_tasks (gconstpointer a,
   const Command *command_b = g_task_get_task_data ((GTask *)b);
 
   return (command_a->id > command_b->id) - (command_a->id < command_b->id);
-}
-
-/* Async I/O callbacks hold a weak reference: the read loop runs for the
- * whole connection, so a strong one would keep an abandoned client (and
- * its socket) alive forever. */
-static GWeakRef *
-weak_ref_new (gpointer object)
-{
-  GWeakRef *ref = g_new0 (GWeakRef, 1);
-
-  g_weak_ref_init (ref, object);
-  return ref;
-}
-
-static gpointer
-weak_ref_steal (GWeakRef *ref)
-{
-  gpointer object = g_weak_ref_get (ref);
-
-  g_weak_ref_clear (ref);
-  g_free (ref);
-  return object;
 }
 
 static JsonObject *
@@ -373,39 +343,6 @@ casement_qmp_client_set_state (CasementQmpClient *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
-static void
-casement_qmp_client_stream_close_cb (GObject      *object,
-                                     GAsyncResult *result,
-                                     gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert (G_IS_IO_STREAM (object));
-
-  if (!g_io_stream_close_finish (G_IO_STREAM (object), result, &error))
-    g_debug ("Closing the QMP stream: %s", error->message);
-}
-
-/* Stops all I/O. A read or write still in flight finishes (cancelled) in a
- * later main loop iteration and then finds self->input/output changed. */
-static void
-casement_qmp_client_stop_io (CasementQmpClient *self)
-{
-  g_assert (CASEMENT_IS_QMP_CLIENT (self));
-
-  g_cancellable_cancel (self->cancellable);
-
-  if (self->stream != NULL)
-    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
-                             casement_qmp_client_stream_close_cb, NULL);
-
-  g_clear_object (&self->input);
-  g_clear_object (&self->output);
-  g_clear_object (&self->stream);
-  g_queue_clear_full (&self->write_queue, (GDestroyNotify) g_bytes_unref);
-  self->writing = FALSE;
-}
-
 /* Every way the connection ends goes through here: the state becomes
  * CLOSED, whatever waits fails, and "closed" is emitted exactly once. */
 static void
@@ -427,7 +364,8 @@ casement_qmp_client_teardown (CasementQmpClient *self,
 
   g_debug ("QMP connection closing: %s", reason != NULL ? reason->message : "closed by us");
 
-  casement_qmp_client_stop_io (self);
+  if (self->stream != NULL)
+    casement_json_stream_close (self->stream);
 
   pending = g_steal_pointer (&self->pending);
   self->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_object_unref);
@@ -465,91 +403,18 @@ casement_qmp_client_teardown (CasementQmpClient *self,
 }
 
 static void
-casement_qmp_client_teardown_literal (CasementQmpClient *self,
-                                      CasementQmpError   code,
-                                      const char        *message)
+casement_qmp_client_stream_closed_cb (CasementQmpClient *self,
+                                      const GError      *reason)
 {
-  g_autoptr(GError) error = g_error_new_literal (CASEMENT_QMP_ERROR, code, message);
-
-  casement_qmp_client_teardown (self, error);
-}
-
-/* QEMU going away shows up as an end of stream, or as a reset when it
- * exits with bytes of ours unread: both mean DISCONNECTED. */
-static void
-casement_qmp_client_teardown_io_error (CasementQmpClient *self,
-                                       GError            *error,
-                                       const char        *prefix)
-{
-  g_assert (CASEMENT_IS_QMP_CLIENT (self));
-  g_assert (error != NULL);
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
-    {
-      g_debug ("%s%s", prefix, error->message);
-      casement_qmp_client_teardown_literal (self, CASEMENT_QMP_ERROR_DISCONNECTED,
-                                            _("QEMU closed the QMP connection"));
-      return;
-    }
-
-  g_prefix_error (&error, "%s", prefix);
-  casement_qmp_client_teardown (self, error);
-}
-
-static void casement_qmp_client_write_next (CasementQmpClient *self);
-
-static void
-casement_qmp_client_write_cb (GObject      *object,
-                              GAsyncResult *result,
-                              gpointer      user_data)
-{
-  GOutputStream *output = G_OUTPUT_STREAM (object);
-  g_autoptr(CasementQmpClient) self = weak_ref_steal (user_data);
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = g_output_stream_write_all_finish (output, result, NULL, &error);
-
-  /* Closed (or disposed) while the write was in flight. */
-  if (self == NULL || self->output != output)
-    return;
-
-  g_assert (self->writing);
-  self->writing = FALSE;
-  g_bytes_unref (g_queue_pop_head (&self->write_queue));
-
-  if (!ok)
-    {
-      casement_qmp_client_teardown_io_error (self, error,
-                                             _("Could not write to the QMP connection: "));
-      return;
-    }
-
-  casement_qmp_client_write_next (self);
-}
-
-/* One write at a time, in order, so two messages never interleave. */
-static void
-casement_qmp_client_write_next (CasementQmpClient *self)
-{
-  GBytes *bytes;
-  gconstpointer data;
-  gsize size;
+  g_autoptr(GError) closed = NULL;
 
   g_assert (CASEMENT_IS_QMP_CLIENT (self));
 
-  if (self->writing || self->output == NULL)
-    return;
-
-  if (!(bytes = g_queue_peek_head (&self->write_queue)))
-    return;
-
-  data = g_bytes_get_data (bytes, &size);
-  self->writing = TRUE;
-  g_output_stream_write_all_async (self->output, data, size, G_PRIORITY_DEFAULT,
-                                   self->cancellable,
-                                   casement_qmp_client_write_cb,
-                                   weak_ref_new (self));
+  /* After "quit", say; any other reason names the socket already. */
+  if (g_error_matches (reason, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+    reason = closed = g_error_new_literal (CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_DISCONNECTED,
+                                           _("QEMU closed the QMP connection"));
+  casement_qmp_client_teardown (self, reason);
 }
 
 static gboolean
@@ -584,15 +449,15 @@ casement_qmp_client_send (CasementQmpClient *self,
                           JsonNode          *arguments,
                           GTask             *task)
 {
+  g_autoptr(GBytes) line = NULL;
   GCancellable *cancellable;
   Command *command;
-  GBytes *line;
 
   g_assert (CASEMENT_IS_QMP_CLIENT (self));
   g_assert (name != NULL);
   g_assert (arguments == NULL || JSON_NODE_HOLDS_OBJECT (arguments));
   g_assert (G_IS_TASK (task));
-  g_assert (self->output != NULL);
+  g_assert (self->stream != NULL);
 
   command = g_new0 (Command, 1);
   command->id = ++self->last_id;
@@ -600,9 +465,6 @@ casement_qmp_client_send (CasementQmpClient *self,
   g_task_set_task_data (task, command, (GDestroyNotify) command_free);
 
   line = casement_qmp_command_line (name, arguments, command->id);
-  g_debug ("send: %.*s", (int) g_bytes_get_size (line) - 1, (const char *) g_bytes_get_data (line, NULL));
-  g_queue_push_tail (&self->write_queue, line);
-
   if ((cancellable = g_task_get_cancellable (task)) != NULL)
     {
       command->cancel_source = g_cancellable_source_new (cancellable);
@@ -615,7 +477,7 @@ casement_qmp_client_send (CasementQmpClient *self,
 
   g_hash_table_insert (self->pending, &command->id, task);
 
-  casement_qmp_client_write_next (self);
+  casement_json_stream_write (self->stream, line);
 }
 
 static void
@@ -671,9 +533,12 @@ casement_qmp_client_handle_greeting (CasementQmpClient *self,
       !(qemu = get_object_member (version, "qemu")) ||
       json_object_get_int_member_with_default (qemu, "major", -1) < 0)
     {
-      casement_qmp_client_teardown_literal (self, CASEMENT_QMP_ERROR_PROTOCOL,
-                                            _("The peer is not a QMP server: its first message is "
-                                              "not a QMP greeting with a QEMU version"));
+      g_autoptr(GError) error = NULL;
+
+      error = g_error_new_literal (CASEMENT_QMP_ERROR, CASEMENT_QMP_ERROR_PROTOCOL,
+                                   _("The peer is not a QMP server: its first message is "
+                                     "not a QMP greeting with a QEMU version"));
+      casement_qmp_client_teardown (self, error);
       return;
     }
 
@@ -746,20 +611,19 @@ casement_qmp_client_handle_reply (CasementQmpClient *self,
 
 static void
 casement_qmp_client_handle_line (CasementQmpClient *self,
-                                 const char        *line,
-                                 gsize              length)
+                                 GBytes            *line)
 {
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *message;
   const char *event;
+  const char *data;
+  gsize length;
 
   g_assert (CASEMENT_IS_QMP_CLIENT (self));
-  g_assert (line != NULL);
 
-  g_debug ("recv: %.*s", (int) length, line);
-
-  if (!casement_qmp_parse_line (line, length, &root, &error))
+  data = g_bytes_get_data (line, &length);
+  if (!casement_qmp_parse_line (data, length, &root, &error))
     {
       g_autoptr(GError) protocol_error = NULL;
 
@@ -792,75 +656,6 @@ casement_qmp_client_handle_line (CasementQmpClient *self,
     g_debug ("Ignoring a QMP message that is neither a reply nor an event");
 }
 
-static void casement_qmp_client_read_next (CasementQmpClient *self);
-
-static void
-casement_qmp_client_read_line_cb (GObject      *object,
-                                  GAsyncResult *result,
-                                  gpointer      user_data)
-{
-  GDataInputStream *input = G_DATA_INPUT_STREAM (object);
-  g_autoptr(CasementQmpClient) self = weak_ref_steal (user_data);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  gsize length = 0;
-
-  line = g_data_input_stream_read_line_finish (input, result, &length, &error);
-
-  /* Closed (or disposed) while the read was in flight. */
-  if (self == NULL || self->input != input)
-    return;
-
-  if (error != NULL)
-    {
-      casement_qmp_client_teardown_io_error (self, error,
-                                             _("Could not read from the QMP connection: "));
-      return;
-    }
-
-  if (line == NULL)
-    {
-      casement_qmp_client_teardown_literal (self, CASEMENT_QMP_ERROR_DISCONNECTED,
-                                            _("QEMU closed the QMP connection"));
-      return;
-    }
-
-  casement_qmp_client_handle_line (self, line, length);
-
-  /* Handlers of what that line caused may have closed the client. */
-  if (self->input == input)
-    casement_qmp_client_read_next (self);
-}
-
-static void
-casement_qmp_client_read_next (CasementQmpClient *self)
-{
-  g_assert (CASEMENT_IS_QMP_CLIENT (self));
-  g_assert (self->input != NULL);
-
-  g_data_input_stream_read_line_async (self->input, G_PRIORITY_DEFAULT, self->cancellable,
-                                       casement_qmp_client_read_line_cb,
-                                       weak_ref_new (self));
-}
-
-static void
-casement_qmp_client_start (CasementQmpClient *self,
-                           GIOStream         *stream)
-{
-  g_assert (CASEMENT_IS_QMP_CLIENT (self));
-  g_assert (G_IS_IO_STREAM (stream));
-  g_assert (self->stream == NULL);
-
-  self->stream = g_object_ref (stream);
-  self->output = g_object_ref (g_io_stream_get_output_stream (stream));
-  self->input = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
-  /* CRLF is stripped per line; NEWLINE_TYPE_ANY would have to wait after
-   * a '\r' to learn whether a '\n' follows. */
-  g_data_input_stream_set_newline_type (self->input, G_DATA_STREAM_NEWLINE_TYPE_LF);
-
-  casement_qmp_client_read_next (self);
-}
-
 static gboolean
 casement_qmp_client_connect_cancelled_cb (GCancellable *cancellable,
                                           gpointer      user_data)
@@ -890,6 +685,12 @@ casement_qmp_client_begin_connect (CasementQmpClient *self,
   self->connect_task = task;
   casement_qmp_client_set_state (self, CASEMENT_QMP_STATE_CONNECTING);
 
+  self->stream = casement_json_stream_new ();
+  g_signal_connect_object (self->stream, "line", G_CALLBACK (casement_qmp_client_handle_line),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->stream, "closed", G_CALLBACK (casement_qmp_client_stream_closed_cb),
+                           self, G_CONNECT_SWAPPED);
+
   /* The source is destroyed with the connect task, which holds a
    * reference on self: borrowing self is safe. */
   if ((cancellable = g_task_get_cancellable (task)) != NULL)
@@ -903,39 +704,6 @@ casement_qmp_client_begin_connect (CasementQmpClient *self,
     }
 }
 
-static void
-casement_qmp_client_socket_connect_cb (GObject      *object,
-                                       GAsyncResult *result,
-                                       gpointer      user_data)
-{
-  GSocketClient *client = G_SOCKET_CLIENT (object);
-  g_autoptr(GTask) task = user_data;
-  CasementQmpClient *self = g_task_get_source_object (task);
-  g_autoptr(GSocketConnection) connection = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *socket_path = g_task_get_task_data (task);
-
-  g_assert (CASEMENT_IS_QMP_CLIENT (self));
-
-  connection = g_socket_client_connect_finish (client, result, &error);
-
-  /* Closed or cancelled meanwhile: the connect task has already failed,
-   * and a connection that made it anyway is dropped (and so closed). */
-  if (self->connect_task != task)
-    return;
-
-  if (connection == NULL)
-    {
-      g_prefix_error (&error, _("Could not connect to QEMU’s QMP socket “%s” "
-                                "(is the virtual machine running?): "),
-                      socket_path);
-      casement_qmp_client_teardown (self, error);
-      return;
-    }
-
-  casement_qmp_client_start (self, G_IO_STREAM (connection));
-}
-
 /**
  * casement_qmp_client_connect_async:
  * @self: a #CasementQmpClient in state %CASEMENT_QMP_STATE_DISCONNECTED
@@ -945,7 +713,8 @@ casement_qmp_client_socket_connect_cb (GObject      *object,
  * @user_data: data for @callback
  *
  * Connects, reads QEMU's greeting and negotiates capabilities. A client
- * connects once: after a failure it is %CASEMENT_QMP_STATE_CLOSED.
+ * connects once: after a failure it is %CASEMENT_QMP_STATE_CLOSED, and
+ * the error names the socket.
  */
 void
 casement_qmp_client_connect_async (CasementQmpClient   *self,
@@ -955,9 +724,6 @@ casement_qmp_client_connect_async (CasementQmpClient   *self,
                                    gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GSocketClient) client = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-  g_autoptr(GError) error = NULL;
 
   g_return_if_fail (CASEMENT_IS_QMP_CLIENT (self));
   g_return_if_fail (socket_path != NULL);
@@ -966,20 +732,9 @@ casement_qmp_client_connect_async (CasementQmpClient   *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, casement_qmp_client_connect_async);
-  g_task_set_task_data (task, g_strdup (socket_path), g_free);
 
-  casement_qmp_client_begin_connect (self, g_object_ref (task));
-
-  if (!(address = casement_util_unix_socket_address_new (socket_path, &error)))
-    {
-      casement_qmp_client_teardown (self, error);
-      return;
-    }
-
-  client = g_socket_client_new ();
-  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), self->cancellable,
-                                 casement_qmp_client_socket_connect_cb,
-                                 g_steal_pointer (&task));
+  casement_qmp_client_begin_connect (self, g_steal_pointer (&task));
+  casement_json_stream_connect (self->stream, socket_path);
 }
 
 /**
@@ -1026,7 +781,7 @@ casement_qmp_client_connect_stream_async (CasementQmpClient   *self,
   g_task_set_source_tag (task, casement_qmp_client_connect_stream_async);
 
   casement_qmp_client_begin_connect (self, g_steal_pointer (&task));
-  casement_qmp_client_start (self, stream);
+  casement_json_stream_open (self->stream, stream);
 }
 
 gboolean
@@ -1160,11 +915,11 @@ casement_qmp_client_dispose (GObject *object)
   CasementQmpClient *self = (CasementQmpClient *)object;
 
   /* Every pending task holds a reference on self, so none is left here;
-   * only the read loop may still be in flight, and it must not be. */
+   * the stream closes as it goes. */
   g_assert (self->connect_task == NULL);
   g_assert (self->pending == NULL || g_hash_table_size (self->pending) == 0);
 
-  casement_qmp_client_stop_io (self);
+  g_clear_object (&self->stream);
 
   G_OBJECT_CLASS (casement_qmp_client_parent_class)->dispose (object);
 }
@@ -1175,7 +930,6 @@ casement_qmp_client_finalize (GObject *object)
   CasementQmpClient *self = (CasementQmpClient *)object;
 
   g_clear_pointer (&self->pending, g_hash_table_unref);
-  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (casement_qmp_client_parent_class)->finalize (object);
 }
@@ -1251,7 +1005,5 @@ casement_qmp_client_class_init (CasementQmpClientClass *klass)
 static void
 casement_qmp_client_init (CasementQmpClient *self)
 {
-  self->cancellable = g_cancellable_new ();
   self->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_object_unref);
-  g_queue_init (&self->write_queue);
 }
