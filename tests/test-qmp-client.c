@@ -1487,6 +1487,37 @@ qemu_wait_cb (GObject      *object,
   qemu->exited = TRUE;
 }
 
+/* Whether a process listens on the unix socket at @path: its line in
+ * /proc/net/unix has the accepting flag (__SO_ACCEPTCON, 0x10000). Unlike
+ * a trial connection, this does not take QMP's one client slot. */
+static gboolean
+unix_socket_is_listening (const char *path)
+{
+  g_autofree char *table = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/net/unix", &table, NULL, NULL))
+    return g_file_test (path, G_FILE_TEST_EXISTS);
+
+  lines = g_strsplit (table, "\n", -1);
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit_set (lines[i], " ", -1);
+      g_autoptr(GPtrArray) words = g_ptr_array_new ();
+
+      for (guint j = 0; fields[j] != NULL; j++)
+        if (fields[j][0] != '\0')
+          g_ptr_array_add (words, fields[j]);
+
+      /* Num RefCount Protocol Flags Type St Inode Path */
+      if (words->len == 8 && g_strcmp0 (g_ptr_array_index (words, 7), path) == 0 &&
+          (g_ascii_strtoull (g_ptr_array_index (words, 3), NULL, 16) & 0x10000) != 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
 static gboolean
 qemu_start (Qemu *qemu)
 {
@@ -1525,8 +1556,9 @@ qemu_start (Qemu *qemu)
   g_assert_no_error (error);
   g_subprocess_wait_async (qemu->process, NULL, qemu_wait_cb, qemu);
 
-  /* QEMU creates the socket early in its start; poll rather than race. */
-  CASEMENT_TEST_WAIT_UNTIL (g_file_test (qemu->socket_path, G_FILE_TEST_EXISTS) || qemu->exited,
+  /* QEMU creates the socket early in its start, and listens on it a
+   * moment later: poll rather than race. */
+  CASEMENT_TEST_WAIT_UNTIL (unix_socket_is_listening (qemu->socket_path) || qemu->exited,
                             WAIT_TIMEOUT_SECONDS, "QEMU's QMP socket");
 
   g_assert_false (qemu->exited);
