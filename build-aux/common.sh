@@ -9,17 +9,18 @@ build="$top/_build"
 build_packages=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libglib2.0-bin libjson-glib-dev libosinfo-1.0-dev osinfo-db
-  libgtk-4-dev libadwaita-1-dev libspice-client-glib-2.0-dev libepoxy-dev libx11-dev libxext-dev
+  libgtk-4-dev libadwaita-1-dev libspice-client-glib-2.0-dev libepoxy-dev libx11-dev libxext-dev libxfixes-dev
   gettext desktop-file-utils appstream
   qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
 )
 
 # Needed by the test suite: a display server, screenshots, the tiny test
-# guest (kernel from the Debian archive, busybox initramfs), ISO making,
-# the peer viewer for benchmarks, software GL and the Flatpak manifest check.
+# guest (kernel from the Debian archive, busybox initramfs, its static DRM
+# cursor helper), ISO making, the peer viewer for benchmarks, software GL
+# and the Flatpak manifest check.
 test_packages=(
   xvfb xauth imagemagick xdotool dbus dbus-x11
-  xorriso genisoimage wimtools busybox-static cpio gzip
+  xorriso genisoimage wimtools busybox-static cpio gzip libc6-dev libdrm-dev
   virt-viewer libgl1-mesa-dri flatpak-builder
 )
 

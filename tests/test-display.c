@@ -30,12 +30,15 @@
 #ifdef GDK_WINDOWING_X11
 # include <gdk/x11/gdkx.h>
 # include <X11/Xlib.h>
+# include <X11/extensions/Xfixes.h>
 #endif
 
 #include "casement-display.h"
 #include "casement-qemu-command.h"
 #include "casement-test-guest.h"
+#include "casement-test-vm.h"
 #include "casement-vm.h"
+#include "guest/tg-cursor-picture.h"
 
 /* Guest boot under TCG takes seconds; a loaded 2-core host may need more. */
 #define BOOT_TIMEOUT_S 120
@@ -57,6 +60,7 @@ static gboolean          have_display;
 static char             *xdotool;
 static CasementVmStore  *store;
 static CasementVm       *vm;
+static char             *pattern_slug;
 static char             *spice_path;
 static char             *serial_path;
 static char             *frames_dir;
@@ -252,31 +256,36 @@ vm_force_off (void)
   qemu_pid = 0;
 }
 
-/* Boots the test guest in pattern mode once; the tests share it. */
-static void
-ensure_vm (void)
+static char *
+create_vm (CasementVmConfig *config)
 {
-  g_autoptr(CasementVmConfig) config = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *slug = NULL;
-  g_autofree char *vm_dir = NULL;
-  g_autofree char *run_dir = NULL;
+  char *slug;
 
-  if (vm != NULL)
-    return;
-
-  config = casement_test_guest_config_new ("Display Test", "pattern", NULL);
-  /* An HDA device on QEMU's spice audiodev (there is no sound server
-   * here), so the SPICE server offers a playback channel. */
-  casement_vm_config_set_audio (config, TRUE);
   casement_vm_store_create_async (store, config, NULL, store_result_cb, &result);
   await_result (&result, "VM creation");
   slug = casement_vm_store_create_finish (store, result, &error);
   g_assert_no_error (error);
 
+  return slug;
+}
+
+/* Starts the VM @slug and waits until the guest is set up; it becomes the
+ * VM the helpers here work on. */
+static void
+boot_vm (const char *slug)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *vm_dir = NULL;
+  g_autofree char *run_dir = NULL;
+
+  g_assert_null (vm);
+
   vm = casement_vm_new (store, slug);
   vm_start ();
+  /* QEMU starts the serial log afresh. */
+  serial_lines_seen = 0;
 
   vm_dir = casement_vm_dup_vm_dir (vm);
   run_dir = casement_vm_dup_runtime_dir (vm, &error);
@@ -286,7 +295,42 @@ ensure_vm (void)
 
   g_free (wait_serial ("^TG: input event[0-9]+ QEMU Virtio Tablet"));
   g_free (wait_serial ("^TG: ready"));
+}
+
+/* Boots the test guest in pattern mode; the tests share it. */
+static void
+ensure_vm (void)
+{
+  if (vm != NULL)
+    return;
+
+  if (pattern_slug == NULL)
+    {
+      g_autoptr(CasementVmConfig) config = NULL;
+
+      config = casement_test_guest_config_new ("Display Test", "pattern", NULL);
+      /* An HDA device on QEMU's spice audiodev (there is no sound server
+       * here), so the SPICE server offers a playback channel. */
+      casement_vm_config_set_audio (config, TRUE);
+      pattern_slug = create_vm (config);
+    }
+  boot_vm (pattern_slug);
   g_free (wait_serial ("^TG: pattern drawn 1280x800"));
+}
+
+/* Stops the current VM: the next ensure_vm() boots the pattern guest
+ * again. */
+static void
+drop_vm (void)
+{
+  if (vm == NULL)
+    return;
+
+  if (qemu_pid > 0)
+    vm_force_off ();
+  g_clear_object (&vm);
+  g_clear_pointer (&spice_path, g_free);
+  g_clear_pointer (&serial_path, g_free);
 }
 
 static void
@@ -1678,6 +1722,230 @@ test_display_reconnect (void)
   check_frame (view, "after-reset", NULL, 2, 0.0);
 }
 
+/* ------------------------------------------------------------------ */
+/* The guest's cursor                                                  */
+/* ------------------------------------------------------------------ */
+
+#ifdef GDK_WINDOWING_X11
+typedef struct
+{
+  CasementDisplay *display;
+  Display         *xdisplay;
+  gboolean         blank;   /* hidden, not the guest's picture */
+  gboolean         report;  /* say what differs */
+} CursorCheck;
+
+/* Whether @pixels (@width × @height ARGB words, premultiplied, as GDK and
+ * XFixes give them; @long_words for XFixes' longs) is the guest's
+ * picture. The picture's alpha is 0 or 255, so premultiplying changes
+ * none of its pixels. */
+static gboolean
+cursor_pixels_match (CursorCheck   *check,
+                     const char    *what,
+                     gsize          width,
+                     gsize          height,
+                     gconstpointer  pixels,
+                     gboolean       long_words)
+{
+  guint bad = 0;
+
+  if (width != TG_CURSOR_SIZE || height != TG_CURSOR_SIZE)
+    {
+      if (check->report)
+        g_test_message ("%s cursor is %" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT ", not %d×%d",
+                        what, width, height, TG_CURSOR_SIZE, TG_CURSOR_SIZE);
+      return FALSE;
+    }
+
+  for (guint y = 0; y < TG_CURSOR_SIZE; y++)
+    for (guint x = 0; x < TG_CURSOR_SIZE; x++)
+      {
+        gsize i = y * TG_CURSOR_SIZE + x;
+        guint32 got = long_words ? (guint32) ((const unsigned long *) pixels)[i]
+                                 : ((const guint32 *) pixels)[i];
+        guint32 want = tg_cursor_pixel (x, y);
+
+        if (got != want && bad++ < 4 && check->report)
+          g_test_message ("%s cursor pixel %u,%u is %08x, the guest's %08x", what, x, y, got, want);
+      }
+
+  if (bad > 0 && check->report)
+    g_test_message ("%s cursor differs from the guest's in %u pixels", what, bad);
+
+  return bad == 0;
+}
+
+/* The widget's cursor as GTK has it. */
+static gboolean
+widget_cursor_matches (gpointer data)
+{
+  CursorCheck *check = data;
+  GdkCursor *cursor = gtk_widget_get_cursor (GTK_WIDGET (check->display));
+  GdkTexture *texture;
+  g_autofree guint32 *pixels = NULL;
+  int width, height;
+
+  if (check->blank)
+    return cursor != NULL && g_strcmp0 (gdk_cursor_get_name (cursor), "none") == 0;
+
+  if (cursor == NULL || (texture = gdk_cursor_get_texture (cursor)) == NULL)
+    {
+      if (check->report)
+        g_test_message ("the widget's cursor is %s",
+                        cursor == NULL ? "unset" : gdk_cursor_get_name (cursor));
+      return FALSE;
+    }
+
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  pixels = g_new (guint32, (gsize) width * height);
+  /* Cairo's ARGB32: native-endian words, premultiplied. */
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) width * 4);
+
+  if (check->report)
+    g_test_message ("the widget's cursor hot spot: %d,%d", gdk_cursor_get_hotspot_x (cursor),
+                    gdk_cursor_get_hotspot_y (cursor));
+
+  return cursor_pixels_match (check, "the widget's", width, height, pixels, FALSE) &&
+         gdk_cursor_get_hotspot_x (cursor) == TG_CURSOR_HOT_X &&
+         gdk_cursor_get_hotspot_y (cursor) == TG_CURSOR_HOT_Y;
+}
+
+/* What the X server shows as the pointer right now. */
+static gboolean
+x_cursor_matches (gpointer data)
+{
+  CursorCheck *check = data;
+  XFixesCursorImage *image;
+  gboolean ok = TRUE;
+
+  XSync (check->xdisplay, False);
+  image = XFixesGetCursorImage (check->xdisplay);
+  g_assert_nonnull (image);
+
+  if (check->report)
+    g_test_message ("the X server's cursor: %u×%u, hot spot %u,%u",
+                    image->width, image->height, image->xhot, image->yhot);
+
+  if (!check->blank)
+    ok = cursor_pixels_match (check, "the X server's", image->width, image->height,
+                              image->pixels, TRUE) &&
+         image->xhot == TG_CURSOR_HOT_X && image->yhot == TG_CURSOR_HOT_Y;
+  else
+    for (gsize i = 0; i < (gsize) image->width * image->height && ok; i++)
+      ok = (image->pixels[i] & 0xff000000) == 0;
+
+  XFree (image);
+
+  return ok;
+}
+
+/* Waits until @condition holds for @check, else fails saying why. */
+static void
+wait_cursor (Condition    condition,
+             CursorCheck *check,
+             gboolean     blank,
+             const char  *what)
+{
+  check->blank = blank;
+  check->report = FALSE;
+  if (wait_for (condition, check, STEP_TIMEOUT_S))
+    return;
+
+  check->report = TRUE;
+  if (!condition (check))
+    g_error ("%s within %d s", what, STEP_TIMEOUT_S);
+}
+#endif
+
+/* A guest with a hardware cursor (qxl DRM driver; tests/guest/tg-cursor.c
+ * sets it): what the user sees over the widget is the guest's cursor,
+ * pixel for pixel and with its hot spot, and nothing once the guest hides
+ * it. */
+static void
+test_display_cursor_shape (void)
+{
+#ifndef GDK_WINDOWING_X11
+  g_test_skip ("GTK is built without X11: the test reads the X server's cursor");
+#else
+  g_autoptr(CasementVmConfig) config = NULL;
+  g_autoptr(View) view = NULL;
+  g_autofree char *slug = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *x = NULL;
+  g_autofree char *y = NULL;
+  int event_base, error_base;
+  int guest_width, guest_height;
+  CursorCheck check = { NULL, };
+
+  if (skip_without_xdotool ())
+    return;
+
+  if (!GDK_IS_X11_DISPLAY (gdk_display_get_default ()))
+    {
+      g_test_skip ("Not an X11 display");
+      return;
+    }
+  check.xdisplay = gdk_x11_display_get_xdisplay (gdk_display_get_default ());
+  if (!XFixesQueryExtension (check.xdisplay, &event_base, &error_base))
+    {
+      g_test_skip ("The X server lacks the XFIXES extension, which shows its cursor");
+      return;
+    }
+
+  /* The pattern guest's efifb has no hardware cursor: this one runs the
+   * qxl DRM driver instead, alone (two TCG guests would crowd the host). */
+  drop_vm ();
+  config = casement_test_guest_config_new ("Cursor Test", "cursor", NULL);
+  slug = create_vm (config);
+  boot_vm (slug);
+  line = wait_serial ("^TG: cursor (crtc|error)");
+  g_assert_true (g_str_has_prefix (line, "TG: cursor crtc "));
+  g_assert_cmpint (sscanf (strstr (line, " mode ") + 6, "%dx%d", &guest_width, &guest_height), ==, 2);
+  g_free (wait_serial ("^TG: cursor ready"));
+
+  view = view_connect (guest_width, guest_height);
+  check.display = view->display;
+  wait_cursor (widget_cursor_matches, &check, FALSE,
+               "The widget's cursor did not become the guest's");
+
+  /* The X server shows it where the pointer is over the widget. */
+  view_focus (view);
+  x = g_strdup_printf ("%d", guest_width / 3);
+  y = g_strdup_printf ("%d", guest_height / 3);
+  xdo ("mousemove", "--window", view->xid, x, y, NULL);
+  wait_cursor (x_cursor_matches, &check, FALSE,
+               "The X server's cursor over the widget did not become the guest's");
+
+  /* The guest moving its cursor changes nothing here: the host's pointer
+   * is where the cursor is (client mouse mode, the tablet). */
+  wait_guest_tty (view);
+  type_line ("tg cursor move 200 150");
+  g_free (wait_serial ("^TG: cursor moved 200,150"));
+  spin (500);
+  wait_cursor (widget_cursor_matches, &check, FALSE,
+               "The widget's cursor changed when the guest moved it");
+
+  type_line ("tg cursor hide");
+  g_free (wait_serial ("^TG: cursor hidden"));
+  wait_cursor (widget_cursor_matches, &check, TRUE,
+               "The widget's cursor was not hidden after the guest hid its cursor");
+  wait_cursor (x_cursor_matches, &check, TRUE,
+               "The X server still shows a cursor after the guest hid its cursor");
+
+  /* And back. */
+  type_line ("tg cursor show");
+  g_free (wait_serial ("^TG: cursor shown"));
+  wait_cursor (widget_cursor_matches, &check, FALSE, "The widget's cursor did not come back");
+  wait_cursor (x_cursor_matches, &check, FALSE, "The X server's cursor did not come back");
+
+  g_clear_pointer (&view, view_free);
+  vm_force_off ();
+  casement_test_vm_assert_no_leftovers (vm);
+  drop_vm ();
+#endif
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1749,6 +2017,7 @@ main (int   argc,
   g_test_add_func ("/Casement/Display/lock-keys", test_display_lock_keys);
   g_test_add_func ("/Casement/Display/held-keys", test_display_held_keys);
   g_test_add_func ("/Casement/Display/reconnect", test_display_reconnect);
+  g_test_add_func ("/Casement/Display/cursor-shape", test_display_cursor_shape);
 
   status = g_test_run ();
 
@@ -1756,6 +2025,7 @@ main (int   argc,
     vm_force_off ();
   g_clear_object (&vm);
   g_clear_object (&store);
+  g_free (pattern_slug);
   g_free (spice_path);
   g_free (serial_path);
   g_free (frames_dir);

@@ -57,14 +57,16 @@
 
 /* The guest's 32-bit pixels as bytes in memory. Frames have their alpha
  * forced opaque, so premultiplied is the same and spares GTK a conversion
- * on every upload; cursors have real alpha. */
+ * on every upload. */
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
 # define FRAME_MEMORY_FORMAT  GDK_MEMORY_B8G8R8A8_PREMULTIPLIED
-# define CURSOR_MEMORY_FORMAT GDK_MEMORY_B8G8R8A8
 #else
 # define FRAME_MEMORY_FORMAT  GDK_MEMORY_A8R8G8B8_PREMULTIPLIED
-# define CURSOR_MEMORY_FORMAT GDK_MEMORY_A8R8G8B8
 #endif
+
+/* Cursors have real alpha, and spice-client-glib swaps their bytes into
+ * R, G, B, A order (for GdkPixbuf) whatever the host's byte order. */
+#define CURSOR_MEMORY_FORMAT GDK_MEMORY_R8G8B8A8
 
 struct _CasementDisplay
 {
@@ -1692,7 +1694,7 @@ casement_display_cursor_changed (SpiceCursorChannel *channel,
     }
 
   /* spice-client-glib hands out every cursor type converted to 32-bit
-   * pixels with the alpha in the top byte (BGRA in memory). */
+   * pixels, bytes in R, G, B, A order. */
   bytes = g_bytes_new (shape->data, (gsize) shape->width * shape->height * 4);
   texture = gdk_memory_texture_new (shape->width, shape->height, CURSOR_MEMORY_FORMAT,
                                     bytes, (gsize) shape->width * 4);

@@ -152,7 +152,7 @@ casement_test_guest_ensure (char   **kernel,
 /**
  * casement_test_guest_config_new:
  * @name: the VM's name
- * @mode: "idle", "anim" or "pattern"
+ * @mode: "idle", "anim", "pattern" or "cursor"
  * @extra_cmdline: (nullable): more kernel arguments, e.g. "tg.virtiofs=share"
  *
  * Returns: (transfer full): a new config for the test guest
@@ -162,7 +162,7 @@ casement_test_guest_config_new (const char *name,
                                 const char *mode,
                                 const char *extra_cmdline)
 {
-  static const char * const modes[] = { "idle", "anim", "pattern", NULL };
+  static const char * const modes[] = { "idle", "anim", "pattern", "cursor", NULL };
   g_autoptr(CasementVmConfig) config = NULL;
   g_autofree char *cmdline = NULL;
 

@@ -67,8 +67,9 @@ gboolean               casement_test_guest_ensure       (char                 **
  * a 64 MiB virtio disk, no TPM, no Secure Boot (OVMF with Microsoft's
  * keys refuses to start a kernel without shim), no audio, no network, no
  * express install, and the kernel command line
- * "console=ttyS0 tg.mode=@mode @extra_cmdline". @mode is "idle", "anim"
- * or "pattern". casement_test_guest_ensure() must have succeeded first. */
+ * "console=ttyS0 tg.mode=@mode @extra_cmdline". @mode is "idle", "anim",
+ * "pattern" or "cursor" (qxl DRM driver, a hardware cursor).
+ * casement_test_guest_ensure() must have succeeded first. */
 CasementVmConfig      *casement_test_guest_config_new   (const char            *name,
                                                          const char            *mode,
                                                          const char            *extra_cmdline);
