@@ -1196,17 +1196,48 @@ display_is_not_presenting (gpointer data)
   return !casement_display_get_presenting (data);
 }
 
+/* Shared memory segments of this process the size of the guest's frame,
+ * give or take the two partial pages the X11 path leaves out when it
+ * shares the frame in place. */
+static guint
+count_frame_segments (void)
+{
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize frame_size = (gsize) GUEST_WIDTH * GUEST_HEIGHT * 4;
+  guint count = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  lines = g_strsplit (maps, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guint64 start, end;
+
+      if (strstr (lines[i], "/SYSV") == NULL ||
+          sscanf (lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", &start, &end) != 2)
+        continue;
+      if (end - start <= frame_size && end - start + 2 * 4096 > frame_size)
+        count++;
+    }
+
+  return count;
+}
+
 /* Under GTK's cairo renderer on X11 the frame goes straight to the X
  * server in a window of its own (casement-x11-presenter.c): what is on
  * screen must still be the guest's frame, follow its changes, let the
  * pointer through to GTK, and step back to GTK's drawing when something
- * covers it or the frame is scaled. GTK reads GSK_RENDERER once per
- * process: this runs in a child. */
+ * covers it or the frame is scaled. The X server reads the frame where
+ * spice-client-glib keeps it, or (@user_data "mirror") from a copy; the
+ * shared pages go back to spice-client-glib before it frees the frame.
+ * GTK reads GSK_RENDERER once per process: this runs in a child. */
 static void
-test_display_x11_path (void)
+test_display_x11_path (gconstpointer user_data)
 {
   g_autoptr(View) view = NULL;
   g_autofree char *line = NULL;
+  gboolean mirror = g_strcmp0 (user_data, "mirror") == 0;
+  CasementDisplayStats before, after;
 
   if (skip_without_xdotool ())
     return;
@@ -1215,6 +1246,8 @@ test_display_x11_path (void)
     {
       ensure_vm ();
       g_setenv ("GSK_RENDERER", "cairo", TRUE);
+      if (mirror)
+        g_setenv ("CASEMENT_DISPLAY_X11_SHARE", "0", TRUE);
       g_setenv ("CASEMENT_TEST_DISPLAY_SPICE", spice_path, TRUE);
       g_setenv ("CASEMENT_TEST_DISPLAY_SERIAL", serial_path, TRUE);
       g_setenv ("CASEMENT_TEST_DISPLAY_SLUG", casement_vm_get_slug (vm), TRUE);
@@ -1222,7 +1255,10 @@ test_display_x11_path (void)
       /* The guest's answers to what the child typed are the child's: a
        * later test here must not take them for answers to its own keys. */
       skip_serial ();
+      /* The child reset the guest. */
+      guest_tty_ready = FALSE;
       g_unsetenv ("GSK_RENDERER");
+      g_unsetenv ("CASEMENT_DISPLAY_X11_SHARE");
       g_test_trap_assert_passed ();
       return;
     }
@@ -1257,18 +1293,35 @@ test_display_x11_path (void)
 
   view = view_connect (GUEST_WIDTH, GUEST_HEIGHT);
   g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
-  check_frame (view, "x11-1280x800", NULL, 0, 0.0);
+  check_frame (view, mirror ? "x11-mirror-1280x800" : "x11-1280x800", NULL, 0, 0.0);
+  g_assert_cmpuint (count_frame_segments (), ==, 1);
 
   /* Later frames arrive too: the guest swaps its pattern's halves. */
   view_focus (view);
   wait_guest_tty (view);
   g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
+  casement_display_get_stats (view->display, &before);
   type_line ("tg swap");
   line = wait_serial ("^GOT:");
   g_assert_cmpstr (line, ==, "GOT:tg swap");
   g_free (wait_serial ("^TG: pattern swapped"));
   g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
-  check_frame (view, "x11-swapped", NULL, 0, 0.0);
+  check_frame (view, mirror ? "x11-mirror-swapped" : "x11-swapped", NULL, 0, 0.0);
+  casement_display_get_stats (view->display, &after);
+  g_assert_cmpuint (after.uploaded_pixels, >, before.uploaded_pixels);
+  if (mirror)
+    g_assert_cmpuint (after.copied_pixels - before.copied_pixels, ==, after.uploaded_pixels - before.uploaded_pixels);
+  else
+    g_assert_cmpuint (after.copied_pixels, ==, before.copied_pixels);
+
+  if (mirror)
+    {
+      /* The other tests expect the pattern as it was. */
+      skip_serial ();
+      type_line ("tg swap");
+      g_free (wait_serial ("^TG: pattern swapped"));
+      return;
+    }
 
   /* The frame's window takes no input: GTK still gets the pointer. */
   skip_serial ();
@@ -1292,10 +1345,20 @@ test_display_x11_path (void)
   g_assert_true (wait_for (display_is_not_presenting, view->display, STEP_TIMEOUT_S));
   check_frame (view, "x11-scaled-640x480", NULL, 24, 0.01);
 
-  /* The other tests expect the pattern as it was. */
+  /* A reset replaces the guest's frame (spice-client-glib frees the old
+   * one): its pages come back unshared, the new one is shared, and the
+   * pattern is the guest's first again, as the other tests expect. */
+  gtk_window_set_default_size (view->window, GUEST_WIDTH, GUEST_HEIGHT);
+  g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
   skip_serial ();
-  type_line ("tg swap");
-  g_free (wait_serial ("^TG: pattern swapped"));
+  vm_reset ();
+  g_free (wait_serial ("^TG: pattern drawn"));
+  g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
+  check_frame (view, "x11-after-reset", NULL, 0, 0.0);
+  g_assert_cmpuint (count_frame_segments (), ==, 1);
+
+  g_clear_pointer (&view, view_free);
+  g_assert_cmpuint (count_frame_segments (), ==, 0);
 }
 
 /* At scale factor 2 the widget works in logical pixels, X and the guest in
@@ -1948,7 +2011,8 @@ main (int   argc,
       g_test_add_data_func (path, &pointer_cases[i], test_display_pointer);
     }
   g_test_add_func ("/Casement/Display/hidpi", test_display_hidpi);
-  g_test_add_func ("/Casement/Display/x11-path", test_display_x11_path);
+  g_test_add_data_func ("/Casement/Display/x11-path", "shared", test_display_x11_path);
+  g_test_add_data_func ("/Casement/Display/x11-path-mirror", "mirror", test_display_x11_path);
   g_test_add_func ("/Casement/Display/channels", test_display_channels);
   g_test_add_func ("/Casement/Display/lock-keys", test_display_lock_keys);
   g_test_add_func ("/Casement/Display/held-keys", test_display_held_keys);

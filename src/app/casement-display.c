@@ -383,7 +383,8 @@ casement_display_queue_frame (CasementDisplay *self)
 /* Called once per rendered frame with the dirty area about to be uploaded. */
 static void
 casement_display_account_upload (CasementDisplay *self,
-                                 guint64          pixels)
+                                 guint64          pixels,
+                                 gboolean         copied)
 {
   g_assert (CASEMENT_IS_DISPLAY (self));
 
@@ -406,6 +407,8 @@ casement_display_account_upload (CasementDisplay *self,
     {
       self->stats.frames++;
       self->stats.uploaded_pixels += pixels;
+      if (copied)
+        self->stats.copied_pixels += pixels;
     }
 }
 
@@ -563,7 +566,7 @@ casement_display_update_tiles (CasementDisplay *self,
     }
 
   g_clear_pointer (&self->dirty, cairo_region_destroy);
-  casement_display_account_upload (self, uploaded);
+  casement_display_account_upload (self, uploaded, TRUE);
 }
 
 static gboolean
@@ -656,7 +659,8 @@ casement_display_update_presenter (CasementDisplay *self)
   casement_display_drop_tiles (self);
   if (shown)
     {
-      casement_display_account_upload (self, (guint64) self->primary_width * self->primary_height);
+      casement_display_account_upload (self, (guint64) self->primary_width * self->primary_height,
+                                       casement_x11_presenter_copies_frame (self->presenter));
       g_clear_pointer (&self->dirty, cairo_region_destroy);
     }
   else
@@ -696,7 +700,8 @@ casement_display_present_tick (GtkWidget     *widget,
                                        casement_x11_presenter_update (self->presenter,
                                                                       self->primary_data,
                                                                       self->primary_stride,
-                                                                      self->dirty));
+                                                                      self->dirty),
+                                       casement_x11_presenter_copies_frame (self->presenter));
       g_clear_pointer (&self->dirty, cairo_region_destroy);
     }
   else if (self->dirty != NULL)
@@ -1004,7 +1009,7 @@ casement_display_gl_area_render (GtkGLArea       *area,
 
   use_es = gdk_gl_context_get_use_es (context);
   uploaded = casement_display_gl_upload (self, use_es);
-  casement_display_account_upload (self, uploaded);
+  casement_display_account_upload (self, uploaded, TRUE);
 
   /* Exact pixels at 1:1, smooth scaling otherwise. */
   glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER,
@@ -1068,6 +1073,9 @@ casement_display_primary_destroy (SpiceChannel    *channel,
 
   g_debug ("Primary surface destroyed");
 
+  /* spice-client-glib frees the frame when this returns. */
+  if (self->presenter != NULL)
+    casement_x11_presenter_release_frame (self->presenter);
   self->primary_data = NULL;
   self->primary_width = self->primary_height = self->primary_stride = 0;
   g_clear_pointer (&self->dirty, cairo_region_destroy);

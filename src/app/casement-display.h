@@ -50,6 +50,8 @@ typedef struct
   guint64 uploaded_pixels;     /* area copied to the GPU or into textures */
   gint64  max_upload_delay_us; /* longest wait from an invalidate to its upload */
   guint64 late_frames;         /* uploads of changes that missed a frame-clock tick */
+  guint64 copied_pixels;       /* area of those uploads copied in our process (none
+                                * where the X server reads the frame in place) */
 } CasementDisplayStats;
 
 #define CASEMENT_TYPE_DISPLAY_STATE (casement_display_state_get_type ())

@@ -30,7 +30,9 @@
 #ifdef GDK_WINDOWING_X11
 # include <gdk/x11/gdkx.h>
 # include <sys/ipc.h>
+# include <sys/mman.h>
 # include <sys/shm.h>
+# include <unistd.h>
 # include <X11/Xlib.h>
 # include <X11/extensions/shape.h>
 # include <X11/extensions/XShm.h>
@@ -56,8 +58,17 @@ struct _CasementX11Presenter
   int                   depth;
   Window                window;
   GC                    gc;
-  XImage               *image;          /* mirror of the frame, in shm */
+  XImage               *image;          /* the frame's rows in shm: a mirror, or
+                                         * the frame itself (shared_data) */
   XShmSegmentInfo       shm;
+  /* When the frame's own pages are shared: rows [shared_first_row,
+   * shared_end_row) lie wholly inside them, the others are sent from
+   * edge_image, which is the whole frame outside shm. */
+  guint8               *shared_data;
+  gsize                 shared_length;
+  int                   shared_first_row;
+  int                   shared_end_row;
+  XImage               *edge_image;
 #endif
 
   cairo_rectangle_int_t area;
@@ -70,6 +81,167 @@ G_DEFINE_FINAL_TYPE (CasementX11Presenter, casement_x11_presenter, G_TYPE_OBJECT
 
 #ifdef GDK_WINDOWING_X11
 
+/* Our XImages never own their pixels. */
+static void
+casement_x11_presenter_clear_image (XImage **image)
+{
+  if (*image != NULL)
+    {
+      (*image)->data = NULL;
+      XDestroyImage (*image);
+      *image = NULL;
+    }
+}
+
+/* Gives the frame's shared pages back as private ones with the same
+ * contents, in one step (mremap over them), so no other thread's mapping
+ * can land in between. */
+static void
+casement_x11_presenter_unshare_pages (CasementX11Presenter *self)
+{
+  void *copy;
+
+  g_assert (CASEMENT_IS_X11_PRESENTER (self));
+  g_assert (self->shared_data != NULL);
+
+  copy = mmap (NULL, self->shared_length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (copy == MAP_FAILED)
+    {
+      /* Left shared, the pages still hold the frame: only the segment
+       * outlives its use. */
+      g_warning ("Cannot give the guest frame's memory back: %s", g_strerror (errno));
+      return;
+    }
+
+  memcpy (copy, self->shm.shmaddr, self->shared_length);
+  if (mremap (copy, self->shared_length, self->shared_length,
+              MREMAP_MAYMOVE | MREMAP_FIXED, self->shm.shmaddr) == MAP_FAILED)
+    {
+      g_warning ("Cannot give the guest frame's memory back: %s", g_strerror (errno));
+      munmap (copy, self->shared_length);
+    }
+}
+
+static gboolean
+casement_x11_presenter_image_is_xrgb (XImage *image)
+{
+  /* The guest's xRGB bytes go in unchanged, or not at all. */
+  if (image->bits_per_pixel != 32 ||
+      (image->byte_order == LSBFirst) != (G_BYTE_ORDER == G_LITTLE_ENDIAN))
+    {
+      g_debug ("The X server's 24-bit images are not xRGB words in our byte order");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Attaches self->shm to the server. A server on another machine accepts
+ * the request and fails it later, hence the round trip. */
+static gboolean
+casement_x11_presenter_attach (CasementX11Presenter *self)
+{
+  g_assert (CASEMENT_IS_X11_PRESENTER (self));
+
+  gdk_x11_display_error_trap_push (self->display);
+  XShmAttach (self->xdisplay, &self->shm);
+  XSync (self->xdisplay, False);
+  if (gdk_x11_display_error_trap_pop (self->display) != 0)
+    {
+      g_debug ("The X server cannot attach our shared memory");
+      return FALSE;
+    }
+
+  /* Both sides are attached: the segment now goes away with the last of
+   * them, even if we crash. */
+  shmctl (self->shm.shmid, IPC_RMID, NULL);
+
+  return TRUE;
+}
+
+/* Shares the whole pages inside the frame at @data with the server, in
+ * place (see the top of this file). */
+static gboolean
+casement_x11_presenter_share_frame (CasementX11Presenter *self,
+                                    guint8               *data,
+                                    int                   width,
+                                    int                   height,
+                                    int                   stride)
+{
+  guintptr page = (guintptr) sysconf (_SC_PAGESIZE);
+  guintptr start = ((guintptr) data + page - 1) & ~(page - 1);
+  guintptr end = ((guintptr) data + (gsize) stride * height) & ~(page - 1);
+  void *copy;
+  int shmid;
+
+  g_assert (CASEMENT_IS_X11_PRESENTER (self));
+  g_assert (self->image == NULL);
+
+  /* MIT-SHM images know no stride but their width's. */
+  if (stride != width * 4 || end <= start)
+    return FALSE;
+
+  self->shared_first_row = (int) ((start - (guintptr) data + stride - 1) / stride);
+  self->shared_end_row = (int) ((end - (guintptr) data) / stride);
+  if (self->shared_end_row <= self->shared_first_row)
+    return FALSE;
+
+  shmid = shmget (IPC_PRIVATE, end - start, IPC_CREAT | 0600);
+  if (shmid < 0)
+    {
+      g_debug ("No shared memory for the frame: %s", g_strerror (errno));
+      return FALSE;
+    }
+
+  /* Fill the segment, then swap it in for the pages it copies. The frame
+   * only changes on this thread (spice-client-glib draws in the main
+   * context), so nothing is lost in between. */
+  copy = shmat (shmid, NULL, 0);
+  if (copy == (void *) -1)
+    {
+      shmctl (shmid, IPC_RMID, NULL);
+      return FALSE;
+    }
+  memcpy (copy, (void *) start, end - start);
+  if (shmat (shmid, (void *) start, SHM_REMAP) == (void *) -1)
+    {
+      g_debug ("Cannot share the frame's pages: %s", g_strerror (errno));
+      shmdt (copy);
+      shmctl (shmid, IPC_RMID, NULL);
+      return FALSE;
+    }
+  shmdt (copy);
+
+  self->shared_data = data;
+  self->shared_length = end - start;
+  self->shm.shmid = shmid;
+  self->shm.shmaddr = (char *) start;
+  self->shm.readOnly = True;
+
+  self->image = XShmCreateImage (self->xdisplay, self->visual, self->depth, ZPixmap,
+                                 (char *) data + (gsize) self->shared_first_row * stride, &self->shm,
+                                 width, self->shared_end_row - self->shared_first_row);
+  self->edge_image = XCreateImage (self->xdisplay, self->visual, self->depth, ZPixmap, 0,
+                                   (char *) data, width, height, 32, stride);
+  if (self->image == NULL || self->edge_image == NULL ||
+      !casement_x11_presenter_image_is_xrgb (self->image) ||
+      !casement_x11_presenter_image_is_xrgb (self->edge_image) ||
+      !casement_x11_presenter_attach (self))
+    {
+      casement_x11_presenter_unshare_pages (self);
+      shmctl (shmid, IPC_RMID, NULL);
+      casement_x11_presenter_clear_image (&self->image);
+      casement_x11_presenter_clear_image (&self->edge_image);
+      self->shared_data = NULL;
+      return FALSE;
+    }
+
+  self->frame_width = width;
+  self->frame_height = height;
+
+  return TRUE;
+}
+
 static void
 casement_x11_presenter_free_frame (CasementX11Presenter *self)
 {
@@ -80,15 +252,20 @@ casement_x11_presenter_free_frame (CasementX11Presenter *self)
       XShmDetach (self->xdisplay, &self->shm);
       /* The server must let go of the segment before it is unmapped. */
       XSync (self->xdisplay, False);
-      shmdt (self->shm.shmaddr);
-      self->image->data = NULL;
-      XDestroyImage (self->image);
-      self->image = NULL;
+      if (self->shared_data != NULL)
+        casement_x11_presenter_unshare_pages (self);
+      else
+        shmdt (self->shm.shmaddr);
     }
 
+  casement_x11_presenter_clear_image (&self->image);
+  casement_x11_presenter_clear_image (&self->edge_image);
+
+  self->shared_data = NULL;
   self->frame_width = self->frame_height = 0;
 }
 
+/* A mirror of the frame in a segment of our own. */
 static gboolean
 casement_x11_presenter_alloc_frame (CasementX11Presenter *self,
                                     int                   width,
@@ -102,13 +279,9 @@ casement_x11_presenter_alloc_frame (CasementX11Presenter *self,
   if (self->image == NULL)
     return FALSE;
 
-  /* The guest's xRGB bytes go in unchanged, or not at all. */
-  if (self->image->bits_per_pixel != 32 ||
-      (self->image->byte_order == LSBFirst) != (G_BYTE_ORDER == G_LITTLE_ENDIAN))
+  if (!casement_x11_presenter_image_is_xrgb (self->image))
     {
-      g_debug ("The X server's 24-bit images are not xRGB words in our byte order");
-      XDestroyImage (self->image);
-      self->image = NULL;
+      casement_x11_presenter_clear_image (&self->image);
       return FALSE;
     }
 
@@ -116,33 +289,20 @@ casement_x11_presenter_alloc_frame (CasementX11Presenter *self,
   if (self->shm.shmid < 0)
     {
       g_debug ("No shared memory for the frame: %s", g_strerror (errno));
-      XDestroyImage (self->image);
-      self->image = NULL;
+      casement_x11_presenter_clear_image (&self->image);
       return FALSE;
     }
 
   self->shm.shmaddr = self->image->data = shmat (self->shm.shmid, NULL, 0);
   self->shm.readOnly = False;
-
-  /* A server on another machine accepts the request and fails it later. */
-  gdk_x11_display_error_trap_push (self->display);
-  XShmAttach (self->xdisplay, &self->shm);
-  XSync (self->xdisplay, False);
-  if (self->shm.shmaddr == (char *) -1 || gdk_x11_display_error_trap_pop (self->display) != 0)
+  if (self->shm.shmaddr == (char *) -1 || !casement_x11_presenter_attach (self))
     {
-      g_debug ("The X server cannot attach our shared memory");
       shmctl (self->shm.shmid, IPC_RMID, NULL);
       if (self->shm.shmaddr != (char *) -1)
         shmdt (self->shm.shmaddr);
-      self->image->data = NULL;
-      XDestroyImage (self->image);
-      self->image = NULL;
+      casement_x11_presenter_clear_image (&self->image);
       return FALSE;
     }
-
-  /* Both sides are attached: the segment now goes away with the last of
-   * them, even if we crash. */
-  shmctl (self->shm.shmid, IPC_RMID, NULL);
 
   self->frame_width = width;
   self->frame_height = height;
@@ -150,13 +310,36 @@ casement_x11_presenter_alloc_frame (CasementX11Presenter *self,
   return TRUE;
 }
 
-/* Server side of a rectangle: from the mirror into the window. */
+/* Sends a rectangle of the frame into the window: from the segment, and
+ * when the frame is shared, its rows outside the segment in the request. */
 static void
 casement_x11_presenter_put (CasementX11Presenter        *self,
                             const cairo_rectangle_int_t *rect)
 {
-  XShmPutImage (self->xdisplay, self->window, self->gc, self->image,
-                rect->x, rect->y, rect->x, rect->y, rect->width, rect->height, False);
+  int top = rect->y, bottom = rect->y + rect->height;
+  int shm_top, shm_bottom;
+
+  if (self->shared_data == NULL)
+    {
+      XShmPutImage (self->xdisplay, self->window, self->gc, self->image,
+                    rect->x, rect->y, rect->x, rect->y, rect->width, rect->height, False);
+      return;
+    }
+
+  shm_top = MAX (top, self->shared_first_row);
+  shm_bottom = MIN (bottom, self->shared_end_row);
+
+  if (top < MIN (bottom, self->shared_first_row))
+    XPutImage (self->xdisplay, self->window, self->gc, self->edge_image,
+               rect->x, top, rect->x, top, rect->width, MIN (bottom, self->shared_first_row) - top);
+  if (shm_top < shm_bottom)
+    XShmPutImage (self->xdisplay, self->window, self->gc, self->image,
+                  rect->x, shm_top - self->shared_first_row, rect->x, shm_top,
+                  rect->width, shm_bottom - shm_top, False);
+  if (MAX (top, self->shared_end_row) < bottom)
+    XPutImage (self->xdisplay, self->window, self->gc, self->edge_image,
+               rect->x, MAX (top, self->shared_end_row), rect->x, MAX (top, self->shared_end_row),
+               rect->width, bottom - MAX (top, self->shared_end_row));
 }
 
 static gboolean
@@ -284,9 +467,9 @@ casement_x11_presenter_update (CasementX11Presenter *self,
   if (!self->shown || self->image == NULL)
     return 0;
 
-  /* No wait for the server between frames: the segment mirrors the frame,
-   * so a rectangle the server reads late shows newer pixels, which are
-   * dirty again and will be sent again. */
+  /* No wait for the server between frames: the segment is or mirrors the
+   * frame, so a rectangle the server reads late shows newer pixels, which
+   * are dirty again and will be sent again. */
   n_rects = cairo_region_num_rectangles (dirty);
   for (int i = 0; i < n_rects; i++)
     {
@@ -298,10 +481,11 @@ casement_x11_presenter_update (CasementX11Presenter *self,
                                     &rect))
         continue;
 
-      for (int row = rect.y; row < rect.y + rect.height; row++)
-        memcpy (self->image->data + (gsize) row * self->image->bytes_per_line + (gsize) rect.x * 4,
-                data + (gsize) row * stride + (gsize) rect.x * 4,
-                (gsize) rect.width * 4);
+      if (self->shared_data == NULL)
+        for (int row = rect.y; row < rect.y + rect.height; row++)
+          memcpy (self->image->data + (gsize) row * self->image->bytes_per_line + (gsize) rect.x * 4,
+                  data + (gsize) row * stride + (gsize) rect.x * 4,
+                  (gsize) rect.width * 4);
 
       casement_x11_presenter_put (self, &rect);
       sent += (guint64) rect.width * rect.height;
@@ -316,7 +500,7 @@ casement_x11_presenter_update (CasementX11Presenter *self,
 void
 casement_x11_presenter_show (CasementX11Presenter        *self,
                              const cairo_rectangle_int_t *area,
-                             const guint8                *data,
+                             guint8                      *data,
                              int                          width,
                              int                          height,
                              int                          stride)
@@ -328,14 +512,28 @@ casement_x11_presenter_show (CasementX11Presenter        *self,
   g_return_if_fail (area != NULL);
   g_return_if_fail (data != NULL);
 
+  if (self->shared_data != NULL && data != self->shared_data)
+    {
+      /* Its pages may belong to someone else by now: leave them be. */
+      g_critical ("A new frame came without casement_x11_presenter_release_frame() for the last one");
+      XShmDetach (self->xdisplay, &self->shm);
+      self->shared_data = NULL;
+      casement_x11_presenter_clear_image (&self->image);
+      casement_x11_presenter_clear_image (&self->edge_image);
+      self->frame_width = self->frame_height = 0;
+    }
+
   if (width != self->frame_width || height != self->frame_height)
     {
       casement_x11_presenter_free_frame (self);
-      if (!casement_x11_presenter_alloc_frame (self, width, height))
+      if (!(g_strcmp0 (g_getenv ("CASEMENT_DISPLAY_X11_SHARE"), "0") != 0 &&
+            casement_x11_presenter_share_frame (self, data, width, height, stride)) &&
+          !casement_x11_presenter_alloc_frame (self, width, height))
         {
           casement_x11_presenter_hide (self);
           return;
         }
+      g_debug ("%s the %d×%d frame", self->shared_data != NULL ? "Sharing" : "Mirroring", width, height);
       upload_all = TRUE;
     }
 
@@ -356,6 +554,29 @@ casement_x11_presenter_show (CasementX11Presenter        *self,
 
   XMapWindow (self->xdisplay, self->window);
   XFlush (self->xdisplay);
+#endif
+}
+
+void
+casement_x11_presenter_release_frame (CasementX11Presenter *self)
+{
+  g_return_if_fail (CASEMENT_IS_X11_PRESENTER (self));
+
+  casement_x11_presenter_hide (self);
+#ifdef GDK_WINDOWING_X11
+  casement_x11_presenter_free_frame (self);
+#endif
+}
+
+gboolean
+casement_x11_presenter_copies_frame (CasementX11Presenter *self)
+{
+  g_return_val_if_fail (CASEMENT_IS_X11_PRESENTER (self), FALSE);
+
+#ifdef GDK_WINDOWING_X11
+  return self->shared_data == NULL;
+#else
+  return TRUE;
 #endif
 }
 

@@ -49,9 +49,10 @@ typedef struct
 {
   const char *label;
   gboolean    ours;
-  const char *renderer;     /* ours: "auto" (as the app), "gtk-cairo" (the app's
-                             * renderer without the X11 path) or "gtk" (GTK's
-                             * default renderer) */
+  const char *renderer;     /* ours: "auto" (as the app), "x11-copy" (the X11
+                             * path with a mirror of the frame), "gtk-cairo"
+                             * (the app's renderer without the X11 path) or
+                             * "gtk" (GTK's default renderer) */
 } Client;
 
 typedef struct
@@ -62,7 +63,9 @@ typedef struct
   double  frames;
   double  invalidated_mpx;
   double  uploaded_mpx;
+  double  copied_mpx;
   double  late_frames;
+  double  guest_fps;        /* frames the guest drew per second; < 0: unknown */
   gint64  max_delay_us;
   char   *mode;
 } Sample;
@@ -85,13 +88,14 @@ client_print_stats (gpointer user_data)
   casement_display_get_stats (display, &stats);
   g_print ("STATS state=%d path=%s renderer=%s frames=%" G_GUINT64_FORMAT
            " invalidated=%" G_GUINT64_FORMAT " uploaded=%" G_GUINT64_FORMAT
-           " late=%" G_GUINT64_FORMAT " max_delay_us=%" G_GINT64_FORMAT "\n",
+           " late=%" G_GUINT64_FORMAT " max_delay_us=%" G_GINT64_FORMAT
+           " copied=%" G_GUINT64_FORMAT "\n",
            casement_display_get_state (display),
            casement_display_get_presenting (display) ? "x11"
              : casement_display_get_uses_gl (display) ? "gl" : "software",
            native != NULL ? G_OBJECT_TYPE_NAME (gtk_native_get_renderer (native)) : "none",
            stats.frames, stats.invalidated_pixels, stats.uploaded_pixels,
-           stats.late_frames, stats.max_upload_delay_us);
+           stats.late_frames, stats.max_upload_delay_us, stats.copied_pixels);
   fflush (stdout);
 
   return G_SOURCE_CONTINUE;
@@ -115,6 +119,8 @@ run_client (const char *socket_path,
   adw_init ();
   if (g_strcmp0 (renderer, "gtk-cairo") == 0)
     g_setenv ("CASEMENT_DISPLAY_NO_X11", "1", TRUE);
+  if (g_strcmp0 (renderer, "x11-copy") == 0)
+    g_setenv ("CASEMENT_DISPLAY_X11_SHARE", "0", TRUE);
   if (g_strcmp0 (renderer, "gtk") != 0)
     casement_display_choose_renderer ();
 
@@ -212,6 +218,52 @@ stats_word (const char *line,
   return g_strndup (p, strcspn (p, " \n"));
 }
 
+static goffset
+file_size (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
+
+  return info != NULL ? g_file_info_get_size (info) : 0;
+}
+
+/* The guest's drawing rate between two points of its serial log, from its
+ * "TG: frames=<n> <uptime>" lines (every 100 frames): how fast it drew
+ * decides how much there was to show, and it varies with the host's load. */
+static double
+guest_frame_rate (const char *serial_path,
+                  goffset     from,
+                  goffset     to)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize length;
+  double first_frames = -1, first_time = 0, last_frames = -1, last_time = 0;
+
+  if (!g_file_get_contents (serial_path, &contents, &length, NULL) || to > (goffset) length || from >= to)
+    return -1;
+  contents[to] = '\0';
+  lines = g_strsplit (contents + from, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      double frames, time;
+
+      if (sscanf (lines[i], "TG: frames=%lf %lf", &frames, &time) != 2)
+        continue;
+      if (first_frames < 0)
+        {
+          first_frames = frames;
+          first_time = time;
+        }
+      last_frames = frames;
+      last_time = time;
+    }
+
+  return last_time > first_time ? (last_frames - first_frames) / (last_time - first_time) : -1;
+}
+
 /* Asks our client for its counters and reads its answer. */
 static char *
 client_stats (GSubprocess      *process,
@@ -235,9 +287,11 @@ static Sample
 measure (const Client *client,
          const char   *self_exe,
          const char   *socket_path,
+         const char   *serial_path,
          guint         warmup_s,
          guint         seconds)
 {
+  goffset serial_from, serial_to;
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GError) error = NULL;
@@ -279,9 +333,11 @@ measure (const Client *client,
   cpu0 = process_cpu_s (client_pid);
   qemu0 = process_cpu_s (qemu_pid);
   x0 = xserver_pid > 0 ? process_cpu_s (xserver_pid) : 0;
+  serial_from = file_size (serial_path);
 
   casement_test_spin (seconds * 1000);
 
+  serial_to = file_size (serial_path);
   cpu1 = process_cpu_s (client_pid);
   qemu1 = process_cpu_s (qemu_pid);
   x1 = xserver_pid > 0 ? process_cpu_s (xserver_pid) : 0;
@@ -295,11 +351,13 @@ measure (const Client *client,
   sample.cpu_s = cpu1 - cpu0;
   sample.qemu_cpu_s = qemu1 - qemu0;
   sample.xserver_cpu_s = xserver_pid > 0 ? x1 - x0 : -1;
+  sample.guest_fps = guest_frame_rate (serial_path, serial_from, serial_to);
   if (client->ours)
     {
       sample.frames = stats_field (after, "frames") - stats_field (before, "frames");
       sample.invalidated_mpx = (stats_field (after, "invalidated") - stats_field (before, "invalidated")) / 1e6;
       sample.uploaded_mpx = (stats_field (after, "uploaded") - stats_field (before, "uploaded")) / 1e6;
+      sample.copied_mpx = (stats_field (after, "copied") - stats_field (before, "copied")) / 1e6;
       sample.late_frames = stats_field (after, "late") - stats_field (before, "late");
       sample.max_delay_us = stats_field (after, "max_delay_us");
       sample.mode = g_strdup_printf ("%s path, %s", stats_word (after, "path"), stats_word (after, "renderer"));
@@ -349,6 +407,7 @@ run_benchmark (const char *argv0,
   static const Client clients[] = {
     { "casement", TRUE, "auto" },
     { "remote-viewer", FALSE, NULL },
+    { "casement, X11 mirror", TRUE, "x11-copy" },
     { "casement, GTK cairo", TRUE, "gtk-cairo" },
     { "casement, GTK's renderer", TRUE, "gtk" },
   };
@@ -367,6 +426,7 @@ run_benchmark (const char *argv0,
   GArray *cpu[G_N_ELEMENTS (clients)] = { NULL };
   GArray *rate[G_N_ELEMENTS (clients)] = { NULL };
   GArray *xcpu[G_N_ELEMENTS (clients)] = { NULL };
+  GArray *per_frame[G_N_ELEMENTS (clients)] = { NULL };
   guint n_clients = all_paths ? G_N_ELEMENTS (clients) : 2;
   double ours, theirs;
 
@@ -415,35 +475,44 @@ run_benchmark (const char *argv0,
   g_print ("Display benchmark: test guest in tg.mode=anim (1280x800, the whole screen black/white in turn),\n"
            "each client shown alone under this X server for %u s after %u s to connect, %u runs.\n\n",
            seconds, warmup_s, runs);
-  g_print ("%-3s  %-26s  %7s  %9s  %9s  %8s  %10s  %10s  %6s  %s\n",
-           "run", "client", "cpu s", "X cpu s", "qemu cpu", "frames/s", "inval Mpx/s", "upload Mpx/s", "late %", "mode");
+  g_print ("%-3s  %-26s  %7s  %9s  %9s  %9s  %8s  %10s  %10s  %10s  %6s  %s\n",
+           "run", "client", "cpu s", "X cpu s", "qemu cpu", "guest f/s", "frames/s", "inval Mpx/s", "upload Mpx/s",
+           "copy Mpx/s", "late %", "mode");
 
   for (guint i = 0; i < n_clients; i++)
     {
       cpu[i] = g_array_new (FALSE, FALSE, sizeof (double));
       rate[i] = g_array_new (FALSE, FALSE, sizeof (double));
       xcpu[i] = g_array_new (FALSE, FALSE, sizeof (double));
+      per_frame[i] = g_array_new (FALSE, FALSE, sizeof (double));
     }
 
   for (guint run = 1; run <= runs; run++)
     {
       for (guint i = 0; i < n_clients; i++)
         {
-          Sample s = measure (&clients[i], self_exe, socket_path, warmup_s, seconds);
+          Sample s = measure (&clients[i], self_exe, socket_path, serial_path, warmup_s, seconds);
           double uploaded_rate = s.uploaded_mpx / seconds;
 
           g_array_append_val (cpu[i], s.cpu_s);
           g_array_append_val (rate[i], uploaded_rate);
           g_array_append_val (xcpu[i], s.xserver_cpu_s);
+          if (s.guest_fps > 0)
+            {
+              double ms_per_frame = 1000 * s.cpu_s / (s.guest_fps * seconds);
+
+              g_array_append_val (per_frame[i], ms_per_frame);
+            }
 
           if (clients[i].ours)
-            g_print ("%-3u  %-26s  %7.2f  %9.2f  %9.2f  %8.1f  %10.1f  %10.1f  %6.1f  %s, longest wait %.1f ms\n",
-                     run, clients[i].label, s.cpu_s, s.xserver_cpu_s, s.qemu_cpu_s, s.frames / seconds,
-                     s.invalidated_mpx / seconds, uploaded_rate,
+            g_print ("%-3u  %-26s  %7.2f  %9.2f  %9.2f  %9.1f  %8.1f  %10.1f  %10.1f  %10.1f  %6.1f  %s, longest wait %.1f ms\n",
+                     run, clients[i].label, s.cpu_s, s.xserver_cpu_s, s.qemu_cpu_s, s.guest_fps, s.frames / seconds,
+                     s.invalidated_mpx / seconds, uploaded_rate, s.copied_mpx / seconds,
                      s.frames > 0 ? 100 * s.late_frames / s.frames : 0, s.mode, s.max_delay_us / 1000.0);
           else
-            g_print ("%-3u  %-26s  %7.2f  %9.2f  %9.2f  %8s  %10s  %10s  %6s\n",
-                     run, clients[i].label, s.cpu_s, s.xserver_cpu_s, s.qemu_cpu_s, "-", "-", "-", "-");
+            g_print ("%-3u  %-26s  %7.2f  %9.2f  %9.2f  %9.1f  %8s  %10s  %10s  %10s  %6s\n",
+                     run, clients[i].label, s.cpu_s, s.xserver_cpu_s, s.qemu_cpu_s, s.guest_fps,
+                     "-", "-", "-", "-", "-");
           g_free (s.mode);
         }
     }
@@ -456,11 +525,12 @@ run_benchmark (const char *argv0,
       double x = median (xcpu[i]);
 
       if (clients[i].ours)
-        g_print ("  %-26s  %6.2f cpu s (X server %.2f), %6.1f Mpx/s uploaded (%.2f cpu ms per Mpx)\n",
-                 clients[i].label, m, x, median (rate[i]),
+        g_print ("  %-26s  %6.2f cpu s (X server %.2f), %.2f cpu ms per guest frame, %6.1f Mpx/s uploaded (%.2f cpu ms per Mpx)\n",
+                 clients[i].label, m, x, median (per_frame[i]), median (rate[i]),
                  median (rate[i]) > 0 ? 1000 * m / (median (rate[i]) * seconds) : 0);
       else
-        g_print ("  %-26s  %6.2f cpu s (X server %.2f)\n", clients[i].label, m, x);
+        g_print ("  %-26s  %6.2f cpu s (X server %.2f), %.2f cpu ms per guest frame\n",
+                 clients[i].label, m, x, median (per_frame[i]));
     }
 
   /* Shut the guest down before saying the result, so nothing lingers. */
@@ -470,6 +540,12 @@ run_benchmark (const char *argv0,
     g_printerr ("Cannot stop the benchmark VM: %s\n", error->message);
   qemu_pid = 0;
 
+  /* How fast the guest draws moves with the host's load, and with it how
+   * much each client has to show: the ratio per guest frame evens that
+   * out. The last line is the plain ratio of CPU time. */
+  if (per_frame[0]->len > 0 && per_frame[1]->len > 0)
+    g_print ("cpu per guest frame, casement/remote-viewer: %.2f\n",
+             median (per_frame[0]) / median (per_frame[1]));
   ours = median (cpu[0]);
   theirs = median (cpu[1]);
   g_print ("cpu ratio casement/remote-viewer: %.2f\n", theirs > 0 ? ours / theirs : 0);
@@ -479,6 +555,7 @@ run_benchmark (const char *argv0,
       g_array_unref (cpu[i]);
       g_array_unref (rate[i]);
       g_array_unref (xcpu[i]);
+      g_array_unref (per_frame[i]);
     }
 
   return EXIT_SUCCESS;
@@ -501,7 +578,8 @@ main (int   argc,
     { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Length of each sample (default 20)", "S" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Time to connect before a sample (default 8)", "S" },
     { "all-paths", 0, 0, G_OPTION_ARG_NONE, &all_paths,
-      "Also measure Casement's other ways of drawing: GTK's cairo renderer without the X11 path, and GTK's own renderer choice", NULL },
+      "Also measure Casement's other ways of drawing: the X11 path with a mirror of the frame, "
+      "GTK's cairo renderer without the X11 path, and GTK's own renderer choice", NULL },
     { "client", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &client_socket, NULL, NULL },
     { "renderer", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &renderer, NULL, NULL },
     { NULL }
