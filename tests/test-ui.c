@@ -489,12 +489,14 @@ create_vm (const char       *name,
   return slug;
 }
 
-/* A VM of the test guest, shown in the library once it knows its state. */
+/* A VM of the test guest in @mode ("idle", "pattern", …), shown in the
+ * library once it knows its state. */
 static CasementVm *
-add_guest (const char *name,
-           const char *extra_cmdline)
+add_guest_in_mode (const char *name,
+                   const char *mode,
+                   const char *extra_cmdline)
 {
-  g_autoptr(CasementVmConfig) config = casement_test_guest_config_new (name, "idle", extra_cmdline);
+  g_autoptr(CasementVmConfig) config = casement_test_guest_config_new (name, mode, extra_cmdline);
   g_autofree char *slug = NULL;
   CasementVm *vm = NULL;
 
@@ -505,6 +507,13 @@ add_guest (const char *name,
   CASEMENT_TEST_WAIT_UNTIL ((vm = lookup_vm (slug)) != NULL, STEP_TIMEOUT_S, "the VM in the library");
 
   return vm;
+}
+
+static CasementVm *
+add_guest (const char *name,
+           const char *extra_cmdline)
+{
+  return add_guest_in_mode (name, "idle", extra_cmdline);
 }
 
 /* A VM that is never started: a name and settings, no disk. */
@@ -1943,6 +1952,101 @@ test_ui_close_remember (void)
   casement_test_assert_no_processes (g_get_user_data_dir (), 10);
 }
 
+/* The library window's search set to @text ("" for all), once the list
+ * shows @n_rows rows. */
+static void
+search_library (const char *text,
+                guint       n_rows)
+{
+  CasementWindow *window = library_window ();
+  GtkSearchEntry *entry = template_child (window, CASEMENT_TYPE_WINDOW, "search_entry");
+  GtkSearchBar *bar = template_child (window, CASEMENT_TYPE_WINDOW, "search_bar");
+
+  gtk_search_bar_set_search_mode (bar, text[0] != '\0');
+  gtk_editable_set_text (GTK_EDITABLE (entry), text);
+  CASEMENT_TEST_WAIT_UNTIL (count_rows () == n_rows, STEP_TIMEOUT_S, "the search to show its rows");
+}
+
+/* Closing a VM's window with Shut Down, and the guest ignores the power
+ * button: the window goes, the library (reopened, as the user had closed
+ * it) says "Shutting down…", then offers force off after the shutdown
+ * timeout; its button powers the VM off. */
+static void
+test_ui_close_shut_down_ignored (void)
+{
+  GSettings *settings = casement_application_get_default_settings ();
+  CasementVm *vm = add_guest ("UI Close Stubborn", "tg.ignore_powerdown=1");
+  const char *slug = casement_vm_get_slug (vm);
+  CasementWindow *old_library = library_window ();
+  CasementVmWindow *window = NULL;
+  AdwMessageDialog *dialog;
+  CasementVmRow *row = NULL;
+  GtkWidget *force;
+  guint n_rows;
+  gint64 asked;
+  gint64 offered;
+
+  g_settings_set_uint (settings, "shutdown-timeout", 5);
+
+  gtk_widget_activate_action (GTK_WIDGET (find_row (vm)), "row.start", NULL);
+  wait_state (vm, CASEMENT_VM_STATE_RUNNING, BOOT_TIMEOUT_S);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "open-vm", g_variant_new_string (slug));
+  CASEMENT_TEST_WAIT_UNTIL ((window = find_vm_window (vm)) != NULL, STEP_TIMEOUT_S, "the VM window");
+  wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S);
+  wait_screen (window);
+
+  /* Only the VM's window is left. */
+  g_object_ref (old_library);
+  gtk_window_close (GTK_WINDOW (old_library));
+  CASEMENT_TEST_WAIT_UNTIL (!toplevel_exists (old_library), STEP_TIMEOUT_S, "the library window to close");
+  g_object_unref (old_library);
+
+  gtk_window_close (GTK_WINDOW (window));
+  dialog = wait_message_dialog (GTK_WINDOW (window));
+  asked = g_get_monotonic_time ();
+  click_response (dialog, "_Shut Down");
+  CASEMENT_TEST_WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the VM window to close");
+
+  /* The library is back, and says what goes on. */
+  g_assert_true (library_window () != old_library);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (library_window ())));
+  CASEMENT_TEST_WAIT_UNTIL ((row = find_row (vm)) != NULL &&
+              strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Shutting down…") != NULL,
+              STEP_TIMEOUT_S, "the row to say “Shutting down…”");
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+
+  /* A row the search takes away and brings back still says so. */
+  n_rows = count_rows ();
+  search_library ("no such machine", 0);
+  search_library ("Close Stubborn", 1);
+  row = find_row (vm);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Shutting down…"));
+  wait_serial (vm, "TG: powerdown ignored", STEP_TIMEOUT_S);
+  screenshot (library_window (), "library-closed-shutting-down");
+
+  wait_text (library_window (), "“UI Close Stubborn” did not shut down", STEP_TIMEOUT_S);
+  offered = g_get_monotonic_time ();
+  g_test_message ("Force off offered %.1f s after Shut Down", (offered - asked) / (double) G_USEC_PER_SEC);
+  g_assert_cmpint (offered - asked, >=, 5 * G_USEC_PER_SEC);
+  g_assert_cmpint (offered - asked, <, 30 * G_USEC_PER_SEC);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Running"));
+  screenshot (library_window (), "library-closed-force-off-offered");
+
+  force = find_actionable (GTK_WIDGET (library_window ()), "app.force-off-vm", slug);
+  g_assert_nonnull (force);
+  g_assert_true (gtk_widget_is_sensitive (force));
+  g_signal_emit_by_name (force, "clicked");
+  wait_state (vm, CASEMENT_VM_STATE_STOPPED, STEP_TIMEOUT_S);
+  CASEMENT_TEST_WAIT_UNTIL (!shows_text (GTK_WIDGET (library_window ()), "did not shut down"), STEP_TIMEOUT_S,
+              "the offer to go");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Stopped"));
+  search_library ("", n_rows);
+
+  g_settings_reset (settings, "shutdown-timeout");
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
+}
+
 /* The quit dialog, once it shows. */
 static AdwMessageDialog *
 wait_quit_dialog (void)
@@ -1995,6 +2099,7 @@ qmp_quit (CasementVm *vm)
 static gboolean
 quit_keep_running (gpointer user_data)
 {
+  gint64 *answered = user_data;
   AdwMessageDialog *dialog;
   GtkWidget *remember;
 
@@ -2010,6 +2115,7 @@ quit_keep_running (gpointer user_data)
   /* Enter answers with the default, though the check comes first. */
   g_object_ref (dialog);
   focus_window (GTK_WINDOW (dialog));
+  *answered = g_get_monotonic_time ();
   xdo ("key", "Return", NULL);
   CASEMENT_TEST_WAIT_UNTIL (!toplevel_exists (dialog), STEP_TIMEOUT_S, "the quit dialog to close");
   g_object_unref (dialog);
@@ -2018,28 +2124,60 @@ quit_keep_running (gpointer user_data)
 }
 
 /* Quit with a VM running, "Keep Running in Background": the application
- * quits, QEMU runs on (then the test stops it). */
+ * quits within a moment, having kept the VM's screen as its thumbnail;
+ * QEMU runs on (then the test stops it). */
 static void
 test_ui_quit_keep_running (void)
 {
+  g_autoptr(GAsyncResult) attached = NULL;
+  g_autoptr(GError) error = NULL;
   CasementVm *vm;
 
   if (g_test_subprocess ())
     {
+      g_autofree char *thumbnail = NULL;
+      gint64 answered = 0;
+      gint64 quit_after;
       GPid pid;
 
       vm = start_for_quit ("UI Quit Keep");
+      wait_serial (vm, "TG: pattern drawn", STEP_TIMEOUT_S);
       pid = casement_vm_get_pid (vm);
-      run_application (quit_keep_running, NULL);
+      thumbnail = casement_vm_row_dup_thumbnail_path (vm);
+      g_assert_false (g_file_test (thumbnail, G_FILE_TEST_EXISTS));
+
+      run_application (quit_keep_running, &answered);
+      quit_after = g_get_monotonic_time () - answered;
       g_assert_true (casement_test_pid_alive (pid));
-      g_printerr ("# QEMU (pid %d) runs on after the application quit\n", (int) pid);
+      g_printerr ("# QEMU (pid %d) runs on after the application quit, %.2f s after Keep Running\n",
+                  (int) pid, quit_after / (double) G_USEC_PER_SEC);
+
+      /* The library shows it by its screen as the user left it. */
+      g_assert_true (is_png (thumbnail));
+      /* A moment: the wait for the screen is bounded (1.5 s), the rest is
+       * the dialog closing and X round trips on a loaded machine. */
+      g_assert_cmpint (quit_after, <, 5 * G_USEC_PER_SEC);
       return;
     }
 
-  vm = add_guest ("UI Quit Keep", NULL);
+  /* A guest with something to see on its screen. */
+  vm = add_guest_in_mode ("UI Quit Keep", "pattern", NULL);
   g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
                           G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
+
+  /* The library here finds the VM running, as the next start of the
+   * application would, and shows the screen the quitting one kept. */
+  casement_vm_attach_async (vm, NULL, casement_test_store_result_cb, &attached);
+  CASEMENT_TEST_WAIT_UNTIL (attached != NULL, STEP_TIMEOUT_S, "the VM to be attached");
+  casement_vm_attach_finish (vm, attached, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
+  CASEMENT_TEST_WAIT_UNTIL (g_strcmp0 (gtk_stack_get_visible_child_name (template_child (find_row (vm), CASEMENT_TYPE_VM_ROW,
+                                                                                         "thumbnail_stack")),
+                                       "thumbnail") == 0,
+              STEP_TIMEOUT_S, "the row to show the thumbnail");
+  screenshot (library_window (), "library-thumbnail-kept-running");
 
   /* The application that started it is gone; the VM is not. */
   g_assert_true (qmp_status_is (vm, "running"));
@@ -2102,6 +2240,90 @@ test_ui_quit_shut_down_all (void)
     }
 
   add_guest ("UI Quit Shut Down", NULL);
+  g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  casement_test_assert_no_processes (g_get_user_data_dir (), 10);
+}
+
+static gboolean
+quit_paused (gpointer user_data)
+{
+  gboolean *force_off_offered = user_data;
+  AdwMessageDialog *dialog;
+  AdwMessageDialog *progress = NULL;
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+  dialog = wait_quit_dialog ();
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "“UI Quit Paused”"));
+  click_response (dialog, "_Shut Down All");
+
+  CASEMENT_TEST_WAIT_UNTIL ((progress = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL &&
+              g_strcmp0 (adw_message_dialog_get_heading (progress), "Shutting Down Virtual Machines") == 0,
+              STEP_TIMEOUT_S, "the shutdown progress");
+  g_object_ref (progress);
+
+  /* Until it quits: a guest that was left paused could never take the
+   * power button, and would be offered force off. */
+  CASEMENT_TEST_WAIT_UNTIL (!toplevel_exists (progress) ||
+              adw_message_dialog_get_response_enabled (progress, "force-off"),
+              STEP_TIMEOUT_S, "the VM to shut down");
+  if (toplevel_exists (progress))
+    {
+      *force_off_offered = TRUE;
+      screenshot_desktop ("quit-paused-force-off-offered");
+      click_response (progress, "_Force Off");
+    }
+  else
+    {
+      /* The library's last look, as the application quits. */
+      screenshot (library_window (), "quit-paused-stopped");
+    }
+  g_object_unref (progress);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Quit, "Shut Down All", with a paused VM: it runs again to take the
+ * power button, and powers off by itself; no force off is needed. */
+static void
+test_ui_quit_paused (void)
+{
+  if (g_test_subprocess ())
+    {
+      GSettings *settings = casement_application_get_default_settings ();
+      g_autoptr(GString) states = g_string_new (NULL);
+      g_autoptr(JsonNode) reply = NULL;
+      gboolean force_off_offered = FALSE;
+      CasementVm *vm;
+      GPid pid;
+
+      g_settings_set_uint (settings, "shutdown-timeout", 20);
+      vm = start_for_quit ("UI Quit Paused");
+      pid = casement_vm_get_pid (vm);
+      reply = qmp (vm, "stop");
+      wait_state (vm, CASEMENT_VM_STATE_PAUSED, STEP_TIMEOUT_S);
+      CASEMENT_TEST_WAIT_UNTIL (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_row (vm))), "Paused"),
+                  STEP_TIMEOUT_S, "the row to say “Paused”");
+      search_library ("Quit Paused", 1);
+      screenshot (library_window (), "library-paused-before-quit");
+      g_signal_connect (vm, "notify::state", G_CALLBACK (record_state), states);
+
+      run_application (quit_paused, &force_off_offered);
+      g_signal_handlers_disconnect_by_func (vm, record_state, states);
+      g_printerr ("# States after Shut Down All: %s\n", states->str);
+
+      g_assert_false (force_off_offered);
+      g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
+      g_assert_false (casement_test_pid_alive (pid));
+      /* Resumed, then the guest's own power-off. */
+      g_assert_true (g_str_has_prefix (states->str, "2,"));
+      g_assert_cmpuint (count_serial (vm, "TG: powerdown"), ==, 1);
+      g_assert_cmpuint (count_serial (vm, "TG: powerdown ignored"), ==, 0);
+      return;
+    }
+
+  add_guest ("UI Quit Paused", NULL);
   g_test_trap_subprocess (NULL, 10 * STEP_TIMEOUT_S * G_USEC_PER_SEC,
                           G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
@@ -2407,8 +2629,10 @@ main (int   argc,
   g_test_add_func ("/Casement/UI/search", test_ui_search);
   g_test_add_func ("/Casement/UI/vm-folder", test_ui_vm_folder);
   g_test_add_func ("/Casement/UI/close-remember", test_ui_close_remember);
+  g_test_add_func ("/Casement/UI/close-shut-down-ignored", test_ui_close_shut_down_ignored);
   g_test_add_func ("/Casement/UI/quit-keep-running", test_ui_quit_keep_running);
   g_test_add_func ("/Casement/UI/quit-shut-down-all", test_ui_quit_shut_down_all);
+  g_test_add_func ("/Casement/UI/quit-paused", test_ui_quit_paused);
   g_test_add_func ("/Casement/UI/quit-force-off", test_ui_quit_force_off);
   g_test_add_func ("/Casement/UI/narrow", test_ui_narrow);
   g_test_add_func ("/Casement/UI/hidpi", test_ui_hidpi);

@@ -40,8 +40,14 @@ typedef enum
 {
   CASEMENT_QUIT_STATE_NONE = 0,       /* not quitting */
   CASEMENT_QUIT_STATE_ASKING,         /* the quit dialog asks: keep running, shut down, cancel */
+  CASEMENT_QUIT_STATE_KEEPING,        /* saving the screens of the VMs that run on, then quitting */
   CASEMENT_QUIT_STATE_SHUTTING_DOWN,  /* waiting for the VMs to power off, then quitting */
 } CasementQuitState;
+
+/* Quitting with VMs kept running waits this long at most for their
+ * screens (the library's thumbnails): a guest's display that does not
+ * answer must not hold the user up. */
+#define QUIT_KEEPING_TIMEOUT_MS 1500
 
 struct _CasementApplication
 {
@@ -54,11 +60,15 @@ struct _CasementApplication
   GSettings         *settings;
 
   /* Quitting: the dialog that asks or shows the shutdowns (destroyed when
-   * done), the VMs being shut down and those that did not in time. */
+   * done), the VMs being shut down and those that did not in time; the
+   * screens still to save of the VMs kept running, and how long that may
+   * take. */
   AdwMessageDialog  *quit_dialog;
   GPtrArray         *quit_vms;
   GHashTable        *quit_failed;
   GCancellable      *quit_cancellable;
+  guint              quit_screens_pending;
+  guint              quit_timeout_id;
   CasementQuitState  quit_state;
 };
 
@@ -313,8 +323,8 @@ casement_application_quit_shut_down_cb (GObject      *object,
       self->quit_state != CASEMENT_QUIT_STATE_SHUTTING_DOWN)
     return;
 
-  /* The timeout, a paused guest that cannot see the power button, or
-   * QEMU refusing: each is offered force off, never forced. */
+  /* The timeout, or QEMU refusing (a paused guest is resumed first): each
+   * is offered force off, never forced. */
   g_debug ("%s did not shut down: %s", casement_vm_get_slug (vm), error->message);
   g_hash_table_add (self->quit_failed, vm);
   casement_application_quit_progress (self);
@@ -426,6 +436,83 @@ casement_application_quit_shutting_down (CasementApplication *self,
                                      casement_application_quit_shut_down_cb, g_object_ref (self));
 }
 
+static void
+casement_application_quit_keeping_done (CasementApplication *self)
+{
+  g_assert (CASEMENT_IS_APPLICATION (self));
+  g_assert (self->quit_state == CASEMENT_QUIT_STATE_KEEPING);
+
+  g_clear_handle_id (&self->quit_timeout_id, g_source_remove);
+  self->quit_state = CASEMENT_QUIT_STATE_NONE;
+
+  /* QEMU runs in a session of its own: it lives on, and the next start of
+   * Casement finds it. */
+  g_application_quit (G_APPLICATION (self));
+  g_application_release (G_APPLICATION (self));
+}
+
+static gboolean
+casement_application_quit_keeping_timeout (gpointer user_data)
+{
+  CasementApplication *self = user_data;
+
+  g_assert (CASEMENT_IS_APPLICATION (self));
+
+  g_debug ("Quitting without %u screen(s): the VMs took too long", self->quit_screens_pending);
+  self->quit_timeout_id = 0;
+  casement_application_quit_keeping_done (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+casement_application_quit_screen_saved (GObject      *object,
+                                        GAsyncResult *result,
+                                        gpointer      user_data)
+{
+  g_autoptr(CasementApplication) self = user_data;
+
+  /* A VM without a new thumbnail runs on all the same (the debug log
+   * says why). */
+  casement_vm_row_save_thumbnail_finish (CASEMENT_VM (object), result, NULL);
+
+  /* Too late: the application has gone on without it. */
+  if (self->quit_state != CASEMENT_QUIT_STATE_KEEPING)
+    return;
+
+  g_assert (self->quit_screens_pending > 0);
+  if (--self->quit_screens_pending == 0)
+    casement_application_quit_keeping_done (self);
+}
+
+/* The VMs run on, and the library shows each by its screen as the user
+ * left it: the windows go at once, the screens are saved in the
+ * background, and the application quits once they are, or after
+ * QUIT_KEEPING_TIMEOUT_MS whatever becomes of them. */
+static void
+casement_application_quit_keeping (CasementApplication *self,
+                                   GPtrArray           *vms)
+{
+  g_autoptr(GList) windows = NULL;
+
+  g_assert (CASEMENT_IS_APPLICATION (self));
+  g_assert (self->quit_state == CASEMENT_QUIT_STATE_NONE);
+  g_assert (vms->len > 0);
+
+  self->quit_state = CASEMENT_QUIT_STATE_KEEPING;
+  self->quit_screens_pending = vms->len;
+  g_application_hold (G_APPLICATION (self));
+
+  windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (self)));
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_widget_set_visible (l->data, FALSE);
+
+  self->quit_timeout_id = g_timeout_add (QUIT_KEEPING_TIMEOUT_MS, casement_application_quit_keeping_timeout, self);
+  for (guint i = 0; i < vms->len; i++)
+    casement_vm_row_save_thumbnail_async (g_ptr_array_index (vms, i), NULL,
+                                          casement_application_quit_screen_saved, g_object_ref (self));
+}
+
 /* @action is a "close-action": "keep-running" or "shut-down". */
 static void
 casement_application_quit_as (CasementApplication *self,
@@ -437,15 +524,12 @@ casement_application_quit_as (CasementApplication *self,
 
   /* The VMs may have changed while the dialog asked. */
   live = casement_application_dup_live_vms (self);
-  if (live->len == 0 || g_str_equal (action, "keep-running"))
-    {
-      /* QEMU runs in a session of its own: it lives on, and the next
-       * start of Casement finds it. */
-      g_application_quit (G_APPLICATION (self));
-      return;
-    }
-
-  casement_application_quit_shutting_down (self, live);
+  if (live->len == 0)
+    g_application_quit (G_APPLICATION (self));
+  else if (g_str_equal (action, "keep-running"))
+    casement_application_quit_keeping (self, live);
+  else
+    casement_application_quit_shutting_down (self, live);
 }
 
 static void
@@ -759,6 +843,7 @@ casement_application_dispose (GObject *object)
   g_clear_pointer (&self->quit_vms, g_ptr_array_unref);
   g_clear_pointer (&self->quit_failed, g_hash_table_unref);
   g_clear_object (&self->quit_cancellable);
+  g_clear_handle_id (&self->quit_timeout_id, g_source_remove);
   g_clear_object (&self->library);
 
   G_OBJECT_CLASS (casement_application_parent_class)->dispose (object);

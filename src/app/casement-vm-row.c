@@ -24,7 +24,6 @@
 
 #include <glib/gi18n.h>
 
-#include "casement-application.h"
 #include "casement-media.h"
 #include "casement-vm-row.h"
 #include "casement-vm-settings.h"
@@ -48,6 +47,9 @@ struct _CasementVmRow
   CasementVm   *vm;
   GFileMonitor *thumbnail_monitor;
   GCancellable *cancellable;
+
+  /* The library window waits for the guest to power off. */
+  guint         shutting_down : 1;
 };
 
 G_DEFINE_FINAL_TYPE (CasementVmRow, casement_vm_row, ADW_TYPE_ACTION_ROW)
@@ -127,6 +129,11 @@ casement_vm_row_update (CasementVmRow *self)
       gtk_image_set_from_icon_name (self->icon, "utilities-terminal-symbolic");
     }
 
+  /* QEMU's state says "running" until the guest takes the power button:
+   * meanwhile the row says what the user asked for. */
+  if (self->shutting_down && (state == CASEMENT_VM_STATE_RUNNING || state == CASEMENT_VM_STATE_PAUSED))
+    state = CASEMENT_VM_STATE_STOPPING;
+
   if (state == CASEMENT_VM_STATE_CRASHED && last_error != NULL)
     subtitle = g_strdup_printf ("%s — %s", casement_vm_state_to_label (state), last_error);
   else
@@ -180,21 +187,48 @@ casement_vm_row_thumbnail_saved (GObject      *object,
                                  GAsyncResult *result,
                                  gpointer      user_data)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
 
   if (!casement_vm_screendump_finish (CASEMENT_VM (object), result, &error))
-    g_debug ("No thumbnail for %s: %s", casement_vm_get_slug (CASEMENT_VM (object)), error->message);
+    {
+      g_debug ("No thumbnail for %s: %s", casement_vm_get_slug (CASEMENT_VM (object)), error->message);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
 }
 
 void
-casement_vm_row_save_thumbnail (CasementVm *vm)
+casement_vm_row_save_thumbnail_async (CasementVm          *vm,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
 {
+  g_autoptr(GTask) task = NULL;
   g_autofree char *path = NULL;
 
   g_return_if_fail (CASEMENT_IS_VM (vm));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (vm, cancellable, callback, user_data);
+  g_task_set_source_tag (task, casement_vm_row_save_thumbnail_async);
 
   path = casement_vm_row_dup_thumbnail_path (vm);
-  casement_vm_screendump_async (vm, path, NULL, casement_vm_row_thumbnail_saved, NULL);
+  casement_vm_screendump_async (vm, path, cancellable,
+                                casement_vm_row_thumbnail_saved, g_steal_pointer (&task));
+}
+
+gboolean
+casement_vm_row_save_thumbnail_finish (CasementVm    *vm,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  g_return_val_if_fail (CASEMENT_IS_VM (vm), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, vm), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -285,21 +319,46 @@ casement_vm_row_shut_down_done (GObject      *object,
 }
 
 static void
+casement_vm_row_shut_down_resumed (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  guint timeout = GPOINTER_TO_UINT (g_task_get_task_data (task));
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  if (!casement_vm_resume_finish (CASEMENT_VM (object), result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  casement_vm_shutdown_async (CASEMENT_VM (object), timeout, cancellable,
+                              casement_vm_row_shut_down_done, g_steal_pointer (&task));
+}
+
+static void
 casement_vm_row_shut_down_screen_saved (GObject      *object,
                                         GAsyncResult *result,
                                         gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
+  CasementVm *vm = CASEMENT_VM (object);
   guint timeout = GPOINTER_TO_UINT (g_task_get_task_data (task));
   GCancellable *cancellable = g_task_get_cancellable (task);
 
-  /* A missing thumbnail is no reason to keep the VM running. */
-  if (!casement_vm_screendump_finish (CASEMENT_VM (object), result, &error))
-    g_debug ("No thumbnail for %s: %s", casement_vm_get_slug (CASEMENT_VM (object)), error->message);
+  /* A missing thumbnail is no reason to keep the VM running (it said why
+   * in the debug log). */
+  casement_vm_row_save_thumbnail_finish (vm, result, NULL);
 
-  casement_vm_shutdown_async (CASEMENT_VM (object), timeout, cancellable,
-                              casement_vm_row_shut_down_done, g_steal_pointer (&task));
+  /* A paused guest cannot see the power button: it runs again first, so
+   * that it can power off by itself rather than be forced. */
+  if (casement_vm_get_state (vm) == CASEMENT_VM_STATE_PAUSED)
+    casement_vm_resume_async (vm, cancellable, casement_vm_row_shut_down_resumed, g_steal_pointer (&task));
+  else
+    casement_vm_shutdown_async (vm, timeout, cancellable,
+                                casement_vm_row_shut_down_done, g_steal_pointer (&task));
 }
 
 void
@@ -310,7 +369,6 @@ casement_vm_row_shut_down_async (CasementVm          *vm,
                                  gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autofree char *path = NULL;
 
   g_return_if_fail (CASEMENT_IS_VM (vm));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
@@ -320,9 +378,8 @@ casement_vm_row_shut_down_async (CasementVm          *vm,
   g_task_set_task_data (task, GUINT_TO_POINTER (timeout_seconds), NULL);
 
   /* The screen first: once the guest powers off there is none. */
-  path = casement_vm_row_dup_thumbnail_path (vm);
-  casement_vm_screendump_async (vm, path, cancellable,
-                                casement_vm_row_shut_down_screen_saved, g_steal_pointer (&task));
+  casement_vm_row_save_thumbnail_async (vm, cancellable,
+                                        casement_vm_row_shut_down_screen_saved, g_steal_pointer (&task));
 }
 
 gboolean
@@ -386,43 +443,14 @@ casement_vm_row_force_off_action (GtkWidget  *widget,
 }
 
 static void
-casement_vm_row_shut_down_cb (GObject      *object,
-                              GAsyncResult *result,
-                              gpointer      user_data)
-{
-  g_autoptr(CasementVmRow) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (casement_vm_row_shut_down_finish (CASEMENT_VM (object), result, &error))
-    return;
-
-  if (g_error_matches (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_TIMEOUT))
-    {
-      AdwToast *toast = adw_toast_new (_("The guest did not shut down"));
-
-      /* Offer, never decide: force off can lose the guest's unsaved work.
-       * The toast shows in the window, outside the row: the button goes
-       * through the application's action. */
-      adw_toast_set_button_label (toast, _("_Force Off"));
-      adw_toast_set_action_name (toast, "app.force-off-vm");
-      adw_toast_set_action_target (toast, "s", casement_vm_get_slug (self->vm));
-      adw_toast_set_timeout (toast, 0);
-      casement_vm_row_toast (self, toast);
-      return;
-    }
-
-  casement_vm_row_toast (self, adw_toast_new_format (_("Could not shut down: %s"), error->message));
-}
-
-static void
 casement_vm_row_shut_down_action (GtkWidget  *widget,
                                   const char *action_name,
                                   GVariant   *param)
 {
   CasementVmRow *self = CASEMENT_VM_ROW (widget);
 
-  casement_vm_row_shut_down_async (self->vm, casement_application_get_shutdown_timeout (), NULL,
-                                   casement_vm_row_shut_down_cb, g_object_ref (self));
+  /* The window follows the shutdown: rows come and go with the search. */
+  gtk_widget_activate_action (widget, "win.shut-down-vm", "s", casement_vm_get_slug (self->vm));
 }
 
 static void
@@ -597,4 +625,18 @@ casement_vm_row_get_vm (CasementVmRow *self)
   g_return_val_if_fail (CASEMENT_IS_VM_ROW (self), NULL);
 
   return self->vm;
+}
+
+void
+casement_vm_row_set_shutting_down (CasementVmRow *self,
+                                   gboolean       shutting_down)
+{
+  g_return_if_fail (CASEMENT_IS_VM_ROW (self));
+
+  shutting_down = !!shutting_down;
+  if (self->shutting_down == shutting_down)
+    return;
+
+  self->shutting_down = shutting_down;
+  casement_vm_row_update (self);
 }

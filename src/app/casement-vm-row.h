@@ -30,29 +30,42 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CasementVmRow, casement_vm_row, CASEMENT, VM_ROW, AdwActionRow)
 
-GtkWidget  *casement_vm_row_new                (CasementVm          *vm);
-CasementVm *casement_vm_row_get_vm             (CasementVmRow       *self);
+GtkWidget  *casement_vm_row_new                   (CasementVm          *vm);
+CasementVm *casement_vm_row_get_vm                (CasementVmRow       *self);
+/* Set while the library window waits for the VM to shut down: the row
+ * says "Shutting down…" even as QEMU still reports the guest running. */
+void        casement_vm_row_set_shutting_down     (CasementVmRow       *self,
+                                                   gboolean             shutting_down);
 
 /* A translated word for @state, e.g. "Running". */
-const char *casement_vm_state_to_label         (CasementVmState      state);
+const char *casement_vm_state_to_label            (CasementVmState      state);
 
 /* The VM's last screen, in its folder, shown by its row in the library. */
 #define CASEMENT_VM_THUMBNAIL_FILE "thumbnail.png"
 
-char       *casement_vm_row_dup_thumbnail_path (CasementVm          *vm);
-/* Keeps @vm's screen (RUNNING or PAUSED) as its thumbnail, in the background. */
-void        casement_vm_row_save_thumbnail     (CasementVm          *vm);
+char       *casement_vm_row_dup_thumbnail_path    (CasementVm          *vm);
+/* Keeps @vm's screen (RUNNING or PAUSED) as its thumbnail: what each
+ * Shut Down and Keep Running of the app does before the VM goes out of
+ * sight. Fails as casement_vm_screendump_async() does. */
+void        casement_vm_row_save_thumbnail_async  (CasementVm          *vm,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean    casement_vm_row_save_thumbnail_finish (CasementVm          *vm,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
 /* What each Shut Down of the app does (library, VM window, tray, quit):
- * keeps the screen as the thumbnail, then casement_vm_shutdown_async()
- * with @timeout_seconds (0: CASEMENT_VM_DEFAULT_SHUTDOWN_TIMEOUT). Fails as
- * that does (CASEMENT_VM_ERROR_TIMEOUT: force off is up to the caller). */
-void        casement_vm_row_shut_down_async    (CasementVm          *vm,
-                                                guint                timeout_seconds,
-                                                GCancellable        *cancellable,
-                                                GAsyncReadyCallback  callback,
-                                                gpointer             user_data);
-gboolean    casement_vm_row_shut_down_finish   (CasementVm          *vm,
-                                                GAsyncResult        *result,
-                                                GError             **error);
+ * keeps the screen as the thumbnail, resumes a paused guest (it could not
+ * see the power button), then casement_vm_shutdown_async() with
+ * @timeout_seconds (0: CASEMENT_VM_DEFAULT_SHUTDOWN_TIMEOUT). Fails as
+ * those do (CASEMENT_VM_ERROR_TIMEOUT: force off is up to the caller). */
+void        casement_vm_row_shut_down_async       (CasementVm          *vm,
+                                                   guint                timeout_seconds,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean    casement_vm_row_shut_down_finish      (CasementVm          *vm,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
 
 G_END_DECLS

@@ -32,6 +32,7 @@
 #include "casement-vm-row.h"
 #include "casement-vm-settings.h"
 #include "casement-vm-window.h"
+#include "casement-window.h"
 
 struct _CasementVmWindow
 {
@@ -875,6 +876,31 @@ casement_vm_window_close_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The window goes, the shutdown goes on: the library window, where the
+ * user is back to, follows it and offers force off if the guest does
+ * not power off. */
+static void
+casement_vm_window_shut_down_in_library (CasementVmWindow *self)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+
+  g_assert (CASEMENT_IS_VM_WINDOW (self));
+  g_assert (GTK_IS_APPLICATION (application));
+
+  /* Activation opens the library window when it is closed, and shows it. */
+  g_application_activate (G_APPLICATION (application));
+  for (GList *l = gtk_application_get_windows (application); l != NULL; l = l->next)
+    {
+      if (CASEMENT_IS_WINDOW (l->data))
+        {
+          casement_window_shut_down_vm (l->data, self->vm);
+          return;
+        }
+    }
+
+  g_assert_not_reached ();
+}
+
 /* @action is a "close-action": "keep-running" or "shut-down". */
 static void
 casement_vm_window_close_as (CasementVmWindow *self,
@@ -884,10 +910,9 @@ casement_vm_window_close_as (CasementVmWindow *self,
 
   /* The library shows the VM by its last screen. */
   if (g_str_equal (action, "shut-down"))
-    casement_vm_row_shut_down_async (self->vm, casement_application_get_shutdown_timeout (),
-                                     NULL, NULL, NULL);
+    casement_vm_window_shut_down_in_library (self);
   else
-    casement_vm_row_save_thumbnail (self->vm);
+    casement_vm_row_save_thumbnail_async (self->vm, NULL, NULL, NULL);
 
   self->close_confirmed = TRUE;
 }

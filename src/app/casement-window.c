@@ -25,6 +25,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "casement-application.h"
 #include "casement-vm-row.h"
 #include "casement-vm-settings.h"
 #include "casement-vm-window.h"
@@ -53,6 +54,7 @@ struct _CasementWindow
   GtkCustomFilter      *filter;
   GtkFilterListModel   *filtered;
   GCancellable         *cancellable;
+  GHashTable           *shutting_down; /* CasementVm → NULL: shutdowns waited for */
   char                 *search;        /* casefolded, or NULL for all */
 };
 
@@ -70,7 +72,14 @@ static GtkWidget *
 casement_window_create_row (gpointer item,
                             gpointer user_data)
 {
-  return casement_vm_row_new (CASEMENT_VM (item));
+  CasementWindow *self = user_data;
+  GtkWidget *row = casement_vm_row_new (CASEMENT_VM (item));
+
+  g_assert (CASEMENT_IS_WINDOW (self));
+
+  casement_vm_row_set_shutting_down (CASEMENT_VM_ROW (row), g_hash_table_contains (self->shutting_down, item));
+
+  return row;
 }
 
 static void
@@ -412,6 +421,103 @@ casement_window_delete_vm_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* ---- Shutting a VM down ------------------------------------------------------- */
+
+static void
+casement_window_set_shutting_down (CasementWindow *self,
+                                   CasementVm     *vm,
+                                   gboolean        shutting_down)
+{
+  g_assert (CASEMENT_IS_WINDOW (self));
+  g_assert (CASEMENT_IS_VM (vm));
+
+  if (shutting_down)
+    g_hash_table_add (self->shutting_down, g_object_ref (vm));
+  else
+    g_hash_table_remove (self->shutting_down, vm);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->vm_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (CASEMENT_IS_VM_ROW (child) && casement_vm_row_get_vm (CASEMENT_VM_ROW (child)) == vm)
+      casement_vm_row_set_shutting_down (CASEMENT_VM_ROW (child), shutting_down);
+}
+
+/* An offer to force off is moot once the VM is off by other means. */
+static void
+casement_window_force_off_toast_vm_changed (AdwToast   *toast,
+                                            GParamSpec *pspec,
+                                            CasementVm *vm)
+{
+  CasementVmState state = casement_vm_get_state (vm);
+
+  if (state == CASEMENT_VM_STATE_STOPPING ||
+      state == CASEMENT_VM_STATE_STOPPED ||
+      state == CASEMENT_VM_STATE_CRASHED)
+    {
+      g_signal_handlers_disconnect_by_func (vm, casement_window_force_off_toast_vm_changed, toast);
+      adw_toast_dismiss (toast);
+    }
+}
+
+static void
+casement_window_shut_down_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
+{
+  g_autoptr(CasementWindow) self = user_data;
+  CasementVm *vm = CASEMENT_VM (object);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = NULL;
+  AdwToast *toast;
+
+  casement_vm_row_shut_down_finish (vm, result, &error);
+
+  /* Cancelled: the window went, there is nothing left to show it in. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  casement_window_set_shutting_down (self, vm, FALSE);
+  if (error == NULL)
+    return;
+
+  if (!g_error_matches (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_TIMEOUT))
+    {
+      /* Translators: the first %s is the name of a virtual machine, the second what went wrong */
+      title = g_markup_printf_escaped (_("Could not shut down “%s”: %s"),
+                                       casement_vm_get_display_name (vm), error->message);
+      toast = adw_toast_new (title);
+      adw_toast_set_timeout (toast, 0);
+      casement_window_add_toast (self, toast);
+      return;
+    }
+
+  /* Offer, never decide: forcing off can lose the guest's unsaved work.
+   * The offer stays until taken, dismissed, or the VM is off anyway. */
+  /* Translators: %s is the name of a virtual machine */
+  title = g_markup_printf_escaped (_("“%s” did not shut down"), casement_vm_get_display_name (vm));
+  toast = adw_toast_new (title);
+  adw_toast_set_button_label (toast, _("_Force Off"));
+  adw_toast_set_action_name (toast, "app.force-off-vm");
+  adw_toast_set_action_target (toast, "s", casement_vm_get_slug (vm));
+  adw_toast_set_timeout (toast, 0);
+  g_signal_connect_object (vm, "notify::state",
+                           G_CALLBACK (casement_window_force_off_toast_vm_changed), toast, G_CONNECT_SWAPPED);
+  casement_window_add_toast (self, toast);
+}
+
+static void
+casement_window_shut_down_vm_action (GtkWidget  *widget,
+                                     const char *action_name,
+                                     GVariant   *param)
+{
+  CasementWindow *self = CASEMENT_WINDOW (widget);
+  CasementVm *vm;
+
+  if ((vm = casement_library_lookup (self->library, g_variant_get_string (param, NULL))))
+    casement_window_shut_down_vm (self, vm);
+}
+
 static void
 casement_window_reload_cb (GObject      *object,
                            GAsyncResult *result,
@@ -446,7 +552,7 @@ casement_window_constructed (GObject *object)
   self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->library)),
                                               g_object_ref (GTK_FILTER (self->filter)));
   gtk_list_box_bind_model (self->vm_list, G_LIST_MODEL (self->filtered),
-                           casement_window_create_row, NULL, NULL);
+                           casement_window_create_row, self, NULL);
   g_signal_connect_object (self->library, "items-changed",
                            G_CALLBACK (casement_window_items_changed), self, G_CONNECT_SWAPPED);
   casement_window_items_changed (self, 0, 0, g_list_model_get_n_items (G_LIST_MODEL (self->library)),
@@ -469,6 +575,7 @@ casement_window_dispose (GObject *object)
   g_clear_object (&self->filter);
   g_clear_object (&self->library);
   g_clear_object (&self->host);
+  g_clear_pointer (&self->shutting_down, g_hash_table_unref);
   g_clear_pointer (&self->search, g_free);
 
   G_OBJECT_CLASS (casement_window_parent_class)->dispose (object);
@@ -525,6 +632,7 @@ casement_window_class_init (CasementWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.dismiss-problems", NULL,
                                    casement_window_dismiss_problems_action);
   gtk_widget_class_install_action (widget_class, "win.delete-vm", "s", casement_window_delete_vm_action);
+  gtk_widget_class_install_action (widget_class, "win.shut-down-vm", "s", casement_window_shut_down_vm_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
 }
 
@@ -532,6 +640,7 @@ static void
 casement_window_init (CasementWindow *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->shutting_down = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   g_object_bind_property (self->search_button, "active", self->search_bar, "search-mode-enabled",
@@ -569,4 +678,20 @@ casement_window_new (AdwApplication  *application,
                        "application", application,
                        "library", library,
                        NULL);
+}
+
+void
+casement_window_shut_down_vm (CasementWindow *self,
+                              CasementVm     *vm)
+{
+  g_return_if_fail (CASEMENT_IS_WINDOW (self));
+  g_return_if_fail (CASEMENT_IS_VM (vm));
+
+  /* Once is enough: the guest has the power button already. */
+  if (g_hash_table_contains (self->shutting_down, vm))
+    return;
+
+  casement_window_set_shutting_down (self, vm, TRUE);
+  casement_vm_row_shut_down_async (vm, casement_application_get_shutdown_timeout (), self->cancellable,
+                                   casement_window_shut_down_cb, g_object_ref (self));
 }

@@ -30,13 +30,18 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CasementWindow, casement_window, CASEMENT, WINDOW, AdwApplicationWindow)
 
-CasementWindow *casement_window_new       (AdwApplication  *application,
-                                           CasementLibrary *library);
-void            casement_window_reload    (CasementWindow  *self);
-void            casement_window_add_toast (CasementWindow  *self,
-                                           AdwToast        *toast);
+CasementWindow *casement_window_new          (AdwApplication  *application,
+                                              CasementLibrary *library);
+void            casement_window_reload       (CasementWindow  *self);
+void            casement_window_add_toast    (CasementWindow  *self,
+                                              AdwToast        *toast);
+/* Shut Down, followed where the user looks after closing a VM's window:
+ * the VM's row says "Shutting down…" meanwhile, and a toast offers force
+ * off when the guest does not power off within the shutdown timeout. */
+void            casement_window_shut_down_vm (CasementWindow  *self,
+                                              CasementVm      *vm);
 /* Returns: (transfer none) (nullable): the host as probed when the window
  * opened; NULL until the probe is done, or when it failed. */
-CasementHost   *casement_window_get_host  (CasementWindow  *self);
+CasementHost   *casement_window_get_host     (CasementWindow  *self);
 
 G_END_DECLS
