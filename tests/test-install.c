@@ -413,36 +413,6 @@ create_vm (CasementVmStore *store,
   return slug;
 }
 
-static void
-vm_start (CasementVm *vm)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  casement_vm_start_async (vm, host, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, BOOT_TIMEOUT_S, "start");
-  casement_vm_start_finish (vm, result, &error);
-  g_assert_no_error (error);
-}
-
-#define SIMPLE_CONTROL(name)                                                       \
-  static void                                                                      \
-  vm_##name (CasementVm *vm)                                                       \
-  {                                                                                \
-    g_autoptr(GAsyncResult) result = NULL;                                         \
-    g_autoptr(GError) error = NULL;                                                \
-                                                                                   \
-    casement_vm_##name##_async (vm, NULL, casement_test_store_result_cb, &result); \
-    casement_test_await_result (&result, STEP_TIMEOUT_S, #name);                   \
-    casement_vm_##name##_finish (vm, result, &error);                              \
-    g_assert_no_error (error);                                                     \
-  }
-
-SIMPLE_CONTROL (pause)
-SIMPLE_CONTROL (resume)
-SIMPLE_CONTROL (reset)
-SIMPLE_CONTROL (force_off)
-
 /* Lines of the serial log matching @regex, counted after the @after-th
  * line that contains "TG: init" (0: from the start). */
 static guint
@@ -505,7 +475,7 @@ vm_end (CasementVm *vm)
   gboolean alive = TRUE;
 
   g_assert_no_error (error);
-  vm_force_off (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
 
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
@@ -590,7 +560,7 @@ test_install_finish (void)
   casement_vm_set_install_poll_interval (vm, 1);
   g_signal_connect (vm, "install-finished", G_CALLBACK (on_install_finished), &finished);
 
-  vm_start (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, "TG: cd sr1 label=", BOOT_TIMEOUT_S, NULL);
   casement_test_vm_wait_serial (vm, "TG: qga started", BOOT_TIMEOUT_S, NULL);
 
@@ -665,7 +635,7 @@ test_install_no_agent (void)
   vm = casement_vm_new (store, slug);
   casement_vm_set_install_poll_interval (vm, 1);
   g_signal_connect (vm, "install-finished", G_CALLBACK (on_install_finished), &finished);
-  vm_start (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* Each check waits the agent's timeout (5 s) for a sync reply. */
@@ -710,7 +680,7 @@ test_install_boot_keys (void)
   config = casement_vm_store_load (store, slug, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (casement_vm_boot_key_seconds (config, FALSE), ==, 0);
-  vm_start (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
   casement_test_spin (6000);
   g_assert_cmpuint (count_serial (vm, ENTER_LINE, 0), ==, 0);
@@ -720,7 +690,7 @@ test_install_boot_keys (void)
    * under TCG): Enter arrives once a second, and stops after. */
   casement_vm_set_boot_key_window (vm, 60);
   started = g_get_monotonic_time ();
-  vm_start (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S, NULL);
   g_test_message ("first Enter seen by the guest %.1f s after the start",
                   (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC);
@@ -736,9 +706,9 @@ test_install_boot_keys (void)
   /* A reset (Setup's reboot) ends the answering: the second boot gets no
    * key, however long the window. */
   casement_vm_set_boot_key_window (vm, 600);
-  vm_start (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S, NULL);
-  vm_reset (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_reset (vm, STEP_TIMEOUT_S, &error));
   {
     gint64 deadline = g_get_monotonic_time () + BOOT_TIMEOUT_S * G_USEC_PER_SEC;
 
@@ -752,10 +722,10 @@ test_install_boot_keys (void)
   vm_end (vm);
 
   /* So does a pause. */
-  vm_start (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, ENTER_LINE, BOOT_TIMEOUT_S, NULL);
-  vm_pause (vm);
-  vm_resume (vm);
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_pause (vm, STEP_TIMEOUT_S, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_resume (vm, STEP_TIMEOUT_S, &error));
   seen = count_serial (vm, ENTER_LINE, 0);
   casement_test_spin (5000);
   /* One press may have been on its way while pausing. */

@@ -62,62 +62,6 @@ static CasementHost *host;
 static char *guest_kernel;
 static char *guest_initrd;
 
-/* ------------------------------------------------------------------ */
-/* Controls, run synchronously                                         */
-/* ------------------------------------------------------------------ */
-
-#define assert_ok(call)                                                          \
-  G_STMT_START {                                                                 \
-    gboolean ok_ = (call);                                                       \
-    g_assert_no_error (error);                                                   \
-    g_assert_true (ok_);                                                         \
-  } G_STMT_END
-
-static gboolean
-vm_start (CasementVm    *vm,
-          CasementHost  *with_host,
-          GError       **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  casement_vm_start_async (vm, with_host, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, BOOT_TIMEOUT_S, "start");
-  return casement_vm_start_finish (vm, result, error);
-}
-
-static gboolean
-vm_attach (CasementVm  *vm,
-           GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  casement_vm_attach_async (vm, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, STEP_TIMEOUT_S, "attach");
-  return casement_vm_attach_finish (vm, result, error);
-}
-
-static gboolean
-vm_shutdown (CasementVm  *vm,
-             GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  casement_vm_shutdown_async (vm, STEP_TIMEOUT_S, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, 2 * STEP_TIMEOUT_S, "shutdown");
-  return casement_vm_shutdown_finish (vm, result, error);
-}
-
-static gboolean
-vm_force_off (CasementVm  *vm,
-              GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  casement_vm_force_off_async (vm, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, STEP_TIMEOUT_S, "force off");
-  return casement_vm_force_off_finish (vm, result, error);
-}
-
 static char *
 qmp_status (CasementVm *vm)
 {
@@ -419,7 +363,7 @@ run_virtiofs_round_trip (const char *vm_name)
 
   slug = create_vm (store, vm_name, &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
 
   /* Picked by itself, and said why. */
   g_assert_cmpint (casement_vm_get_share_method (vm), ==, CASEMENT_SHARE_METHOD_VIRTIOFS);
@@ -442,7 +386,7 @@ run_virtiofs_round_trip (const char *vm_name)
   guest_text = read_share_file (share, GUEST_FILE_NAME);
   g_assert_cmpstr (guest_text, ==, GUEST_FILE_TEXT "\n");
 
-  assert_ok (vm_shutdown (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_shutdown (vm, STEP_TIMEOUT_S, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
   casement_test_wait_pid_gone (virtiofsd, 10);
   casement_test_vm_assert_no_leftovers (vm);
@@ -487,7 +431,7 @@ run_read_only (const char *vm_name)
 
   slug = create_vm (store, vm_name, &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_share_method (vm), ==, CASEMENT_SHARE_METHOD_VIRTIOFS);
 
   casement_test_vm_wait_serial (vm, "TG: run end", BOOT_TIMEOUT_S, NULL);
@@ -499,7 +443,7 @@ run_read_only (const char *vm_name)
   /* The read-only mount lives in virtiofsd's namespace only. */
   write_share_file (share, "host-still-writes.txt", "yes\n");
 
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (vm);
   casement_test_remove_tree (share);
 }
@@ -550,7 +494,7 @@ test_sharing_daemon_killed (void)
   slug = create_vm (store, "Share killed", &options);
   vm = casement_vm_new (store, slug);
   g_signal_connect (vm, "notify::share-problem", G_CALLBACK (on_share_problem), &problems);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, "TG: virtiofs mounted", BOOT_TIMEOUT_S, NULL);
 
   pidfile = casement_test_vm_runtime_file (vm, "virtiofsd.pid");
@@ -574,7 +518,7 @@ test_sharing_daemon_killed (void)
 
   /* After an app restart the loss shows at once. */
   again = casement_vm_new_for_cli (store, slug);
-  assert_ok (vm_attach (again, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (again, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (again), ==, CASEMENT_VM_STATE_RUNNING);
   g_assert_cmpint (casement_vm_get_share_method (again), ==, CASEMENT_SHARE_METHOD_VIRTIOFS);
   g_assert_nonnull (casement_vm_get_share_problem (again));
@@ -582,7 +526,7 @@ test_sharing_daemon_killed (void)
 
   /* The guest's power-off handler syncs, which waits forever on the lost
    * folder: force it off. */
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   g_assert_null (casement_vm_get_share_problem (vm));
   g_assert_cmpuint (problems, ==, 1);
   casement_test_vm_assert_no_leftovers (vm);
@@ -641,7 +585,7 @@ test_sharing_fallback_smb (void)
   g_assert_cmpint (g_subprocess_get_exit_status (ctl), ==, 0);
 
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_attach (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (vm, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
 
   /* What QEMU runs with, not what was meant. */
@@ -659,7 +603,7 @@ test_sharing_fallback_smb (void)
   g_assert_nonnull (strstr (log, "\\\\10.0.2.4\\qemu"));
   g_assert_nonnull (strstr (log, "virtiofsd is not installed"));
 
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (vm);
   casement_test_remove_tree (share);
 }
@@ -686,7 +630,7 @@ test_sharing_fallback_webdav (void)
 
   slug = create_vm (store, "WebDAV fallback", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, bare, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, bare, BOOT_TIMEOUT_S, &error));
 
   g_assert_cmpint (casement_vm_get_share_method (vm), ==, CASEMENT_SHARE_METHOD_WEBDAV);
   g_test_message ("share: %s", casement_vm_get_share_reason (vm));
@@ -706,12 +650,12 @@ test_sharing_fallback_webdav (void)
   g_assert_true (webdav);
 
   again = casement_vm_new_for_cli (store, slug);
-  assert_ok (vm_attach (again, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (again, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_share_method (again), ==, CASEMENT_SHARE_METHOD_WEBDAV);
   g_assert_null (casement_vm_get_share_reason (again));
   g_clear_object (&again);
 
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (vm);
   casement_test_remove_tree (share);
 }
@@ -1023,7 +967,7 @@ test_sharing_benchmark (void)
 
   slug = create_vm (store, "Benchmark", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
 
   guest_read = guest_seconds (vm, "read");
   casement_test_vm_wait_serial (vm, "TG: run md5 ", BENCH_TIMEOUT_S, &md5_line);
@@ -1056,7 +1000,7 @@ test_sharing_benchmark (void)
   g_test_message ("The guest runs under %s: its figures measure the emulated CPU as much as virtiofs.",
                   casement_host_get_kvm_usable (host) ? "KVM" : "TCG (no KVM)");
 
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (vm);
   casement_test_remove_tree (share);
 }

@@ -62,57 +62,8 @@ wait_for_state (CasementVm      *vm,
              state, casement_vm_get_state (vm));
 }
 
-/* Checks a call that fails with a GError: the error's message shows
- * when it does. */
-#define assert_ok(call)                                                          \
-  G_STMT_START {                                                                 \
-    gboolean ok_ = (call);                                                       \
-    g_assert_no_error (error);                                                   \
-    g_assert_true (ok_);                                                         \
-  } G_STMT_END
-
 /* Each control as a synchronous call that still runs the main context,
  * so QMP events keep arriving meanwhile. */
-static gboolean
-vm_start (CasementVm    *vm,
-          CasementHost  *with_host,
-          GError       **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  casement_vm_start_async (vm, with_host, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, BOOT_TIMEOUT_S, "start");
-  return casement_vm_start_finish (vm, result, error);
-}
-
-static gboolean
-vm_attach (CasementVm  *vm,
-           GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  casement_vm_attach_async (vm, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, STEP_TIMEOUT_S, "attach");
-  return casement_vm_attach_finish (vm, result, error);
-}
-
-#define SIMPLE_CONTROL(name)                                                       \
-  static gboolean                                                                  \
-  vm_##name (CasementVm  *vm,                                                      \
-             GError     **error)                                                   \
-  {                                                                                \
-    g_autoptr(GAsyncResult) result = NULL;                                         \
-                                                                                   \
-    casement_vm_##name##_async (vm, NULL, casement_test_store_result_cb, &result); \
-    casement_test_await_result (&result, STEP_TIMEOUT_S, #name);                   \
-    return casement_vm_##name##_finish (vm, result, error);                        \
-  }
-
-SIMPLE_CONTROL (pause)
-SIMPLE_CONTROL (resume)
-SIMPLE_CONTROL (reset)
-SIMPLE_CONTROL (force_off)
-
 static gboolean
 vm_send_keys (CasementVm          *vm,
               const char * const  *keys,
@@ -123,18 +74,6 @@ vm_send_keys (CasementVm          *vm,
   casement_vm_send_keys_async (vm, keys, NULL, casement_test_store_result_cb, &result);
   casement_test_await_result (&result, STEP_TIMEOUT_S, "send keys");
   return casement_vm_send_keys_finish (vm, result, error);
-}
-
-static gboolean
-vm_shutdown (CasementVm  *vm,
-             guint        timeout_s,
-             GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  casement_vm_shutdown_async (vm, timeout_s, NULL, casement_test_store_result_cb, &result);
-  casement_test_await_result (&result, timeout_s + STEP_TIMEOUT_S, "shutdown");
-  return casement_vm_shutdown_finish (vm, result, error);
 }
 
 static gboolean
@@ -382,7 +321,7 @@ test_vm_lifecycle (void)
   g_assert_true (g_file_set_contents (log, big, -1, NULL));
 
   begin = g_get_monotonic_time ();
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   g_test_message ("start_async → QMP ready (guest boot excluded): %.0f ms",
                   (g_get_monotonic_time () - begin) / 1000.0);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
@@ -413,11 +352,11 @@ test_vm_lifecycle (void)
 
   /* A second start is refused, by this object and by another one (as a
    * second app instance would make). */
-  g_assert_false (vm_start (vm, host, &error));
+  g_assert_false (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
   g_clear_error (&error);
   other = casement_vm_new (store, slug);
-  g_assert_false (vm_start (other, host, &error));
+  g_assert_false (casement_test_vm_start (other, host, BOOT_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
   g_test_message ("second start: %s", error->message);
   g_clear_error (&error);
@@ -428,20 +367,20 @@ test_vm_lifecycle (void)
   casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* Pause and resume: the state follows QEMU's STOP and RESUME events. */
-  g_assert_false (vm_resume (vm, &error));
+  g_assert_false (casement_test_vm_resume (vm, STEP_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING);
   g_clear_error (&error);
-  assert_ok (vm_pause (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_pause (vm, STEP_TIMEOUT_S, &error));
   wait_for_state (vm, CASEMENT_VM_STATE_PAUSED, STEP_TIMEOUT_S);
-  g_assert_false (vm_shutdown (vm, 5, &error));
+  g_assert_false (casement_test_vm_shutdown (vm, 5, STEP_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING);
   g_clear_error (&error);
-  assert_ok (vm_resume (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_resume (vm, STEP_TIMEOUT_S, &error));
   wait_for_state (vm, CASEMENT_VM_STATE_RUNNING, STEP_TIMEOUT_S);
 
   /* Screendump: a PNG of the guest's 1280x800 EFI framebuffer. */
   png = g_build_filename (g_get_user_data_dir (), "shot, with comma.png", NULL);
-  assert_ok (vm_screendump (vm, png, &error));
+  CASEMENT_TEST_ASSERT_OK (vm_screendump (vm, png, &error));
   g_assert_true (g_file_get_contents (png, &contents, &len, NULL));
   g_assert_cmpuint (len, >, 24);
   g_assert_cmpmem (contents, 8, "\x89PNG\r\n\x1a\n", 8);
@@ -455,20 +394,20 @@ test_vm_lifecycle (void)
     {
       const char *keys[] = { typed[i], NULL };
 
-      assert_ok (vm_send_keys (vm, keys, &error));
+      CASEMENT_TEST_ASSERT_OK (vm_send_keys (vm, keys, &error));
     }
   casement_test_vm_wait_serial (vm, "GOT:hi", STEP_TIMEOUT_S, NULL);
 
   /* Reset: the guest boots again. */
   g_signal_connect (qmp, "event::RESET", G_CALLBACK (on_event_count), &resets);
-  assert_ok (vm_reset (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_reset (vm, STEP_TIMEOUT_S, &error));
   g_assert_cmpuint (resets, ==, 1);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   wait_serial_count (vm, "TG: ready", 2, BOOT_TIMEOUT_S);
 
   /* ACPI power-off: the guest powers off, QEMU says SHUTDOWN and ends. */
   g_signal_connect (qmp, "event::SHUTDOWN", G_CALLBACK (on_event_count), &shutdowns);
-  assert_ok (vm_shutdown (vm, 0, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_shutdown (vm, 0, STEP_TIMEOUT_S, &error));
   g_assert_cmpuint (shutdowns, ==, 1);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
   g_assert_null (casement_vm_get_qmp_client (vm));
@@ -477,7 +416,7 @@ test_vm_lifecycle (void)
   g_assert_false (casement_test_pid_alive (pid));
   casement_test_vm_wait_serial (vm, "TG: powerdown", 1, NULL);
 
-  g_assert_false (vm_pause (vm, &error));
+  g_assert_false (casement_test_vm_pause (vm, STEP_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_NOT_RUNNING);
   g_clear_error (&error);
 
@@ -497,14 +436,14 @@ test_vm_shutdown_timeout (void)
 
   slug = create_vm (store, "Stubborn", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   pid = casement_vm_get_pid (vm);
   casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* The guest sees the button and does nothing: the timeout says so, and
    * nothing is killed behind the user's back. */
   begin = g_get_monotonic_time ();
-  g_assert_false (vm_shutdown (vm, 5, &error));
+  g_assert_false (casement_test_vm_shutdown (vm, 5, STEP_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_TIMEOUT);
   g_test_message ("timeout: %s", error->message);
   g_clear_error (&error);
@@ -518,7 +457,7 @@ test_vm_shutdown_timeout (void)
    * (frozen here with SIGSTOP) is killed after a few seconds. */
   g_assert_no_errno (kill (pid, SIGSTOP));
   begin = g_get_monotonic_time ();
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (g_get_monotonic_time () - begin, >=, 4 * G_USEC_PER_SEC);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
   g_assert_null (casement_vm_get_last_error (vm));
@@ -537,7 +476,7 @@ image_info (const char          *path,
 
   casement_qemu_img_info_async (file, NULL, casement_test_store_result_cb, &result);
   casement_test_await_result (&result, STEP_TIMEOUT_S, "qemu-img info");
-  assert_ok (casement_qemu_img_info_finish (result, info, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_qemu_img_info_finish (result, info, &error));
 }
 
 static void
@@ -556,7 +495,7 @@ test_vm_crash (void)
 
   slug = create_vm (store, "Crashy", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   pid = casement_vm_get_pid (vm);
@@ -578,10 +517,10 @@ test_vm_crash (void)
   casement_test_vm_assert_no_leftovers (vm);
 
   /* A crashed VM starts again. */
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
   g_assert_null (casement_vm_get_last_error (vm));
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
 
   casement_test_vm_assert_no_leftovers (vm);
@@ -607,7 +546,7 @@ test_vm_start_errors (void)
   /* A kernel that is not there: QEMU refuses, and says why. */
   slug = create_vm (store, "No Kernel", &options);
   vm = casement_vm_new (store, slug);
-  g_assert_false (vm_start (vm, host, &error));
+  g_assert_false (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_START_FAILED);
   g_test_message ("missing kernel: %s", error->message);
   g_assert_nonnull (strstr (error->message, "could not open kernel file"));
@@ -639,7 +578,7 @@ test_vm_start_errors (void)
 
   fw_slug = create_vm (store, "Bad Firmware", &fw_options);
   fw_vm = casement_vm_new (store, fw_slug);
-  g_assert_false (vm_start (fw_vm, bad_host, &error));
+  g_assert_false (casement_test_vm_start (fw_vm, bad_host, BOOT_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_START_FAILED);
   g_test_message ("broken firmware: %s", error->message);
   g_assert_nonnull (strstr (error->message, "pflash0"));
@@ -647,8 +586,8 @@ test_vm_start_errors (void)
   casement_test_vm_assert_no_leftovers (fw_vm);
 
   /* The same VM starts with good firmware: nothing was left in the way. */
-  assert_ok (vm_start (fw_vm, host, &error));
-  assert_ok (vm_force_off (fw_vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (fw_vm, host, BOOT_TIMEOUT_S, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (fw_vm, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (fw_vm);
 }
 
@@ -679,7 +618,7 @@ test_vm_socket_in_use (void)
                                  G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &error);
   g_assert_no_error (error);
 
-  g_assert_false (vm_start (vm, host, &error));
+  g_assert_false (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
   g_test_message ("socket in use: %s", error->message);
   g_assert_nonnull (strstr (error->message, spice));
@@ -729,12 +668,12 @@ test_vm_kvm_unusable (void)
 
   slug = create_vm (store, "Accelerated", &options);
   vm = casement_vm_new (store, slug);
-  if (vm_start (vm, kvm_host, &error))
+  if (casement_test_vm_start (vm, kvm_host, BOOT_TIMEOUT_S, &error))
     {
       /* A guest may still die later with "KVM internal error". */
       g_test_message ("QEMU started with KVM; last error: %s",
                       casement_vm_get_last_error (vm) ? casement_vm_get_last_error (vm) : "none");
-      assert_ok (vm_force_off (vm, &error));
+      CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
       casement_test_vm_assert_no_leftovers (vm);
       g_test_skip ("QEMU could start with KVM here");
       return;
@@ -748,8 +687,8 @@ test_vm_kvm_unusable (void)
   casement_test_vm_assert_no_leftovers (vm);
 
   /* With the real host description it runs, under TCG. */
-  assert_ok (vm_start (vm, host, &error));
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (vm);
 }
 
@@ -774,14 +713,14 @@ test_vm_reattach (void)
       g_assert_nonnull (slug);
       vm = casement_vm_new (store, slug);
 
-      g_assert_false (vm_start (vm, NULL, &error));
+      g_assert_false (casement_test_vm_start (vm, NULL, BOOT_TIMEOUT_S, &error));
       g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
       g_clear_error (&error);
 
-      assert_ok (vm_attach (vm, &error));
+      CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (vm, STEP_TIMEOUT_S, &error));
       g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
       g_assert_cmpint (casement_vm_get_pid (vm), >, 0);
-      assert_ok (vm_pause (vm, &error));
+      CASEMENT_TEST_ASSERT_OK (casement_test_vm_pause (vm, STEP_TIMEOUT_S, &error));
       wait_for_state (vm, CASEMENT_VM_STATE_PAUSED, STEP_TIMEOUT_S);
       g_print ("child: paused QEMU %d\n", (int) casement_vm_get_pid (vm));
       return;
@@ -789,7 +728,7 @@ test_vm_reattach (void)
 
   slug = create_vm (store, REATTACH_NAME, &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   pid = casement_vm_get_pid (vm);
 
   /* The app goes away: the VM does not. (A worker thread may hold the
@@ -810,18 +749,18 @@ test_vm_reattach (void)
 
   /* The app comes back: it finds the VM paused, as the other process left it. */
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_attach (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (vm, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_PAUSED);
   g_assert_cmpint (casement_vm_get_pid (vm), ==, pid);
   g_assert_nonnull (casement_vm_get_config (vm));
   g_assert_cmpstr (casement_vm_config_get_name (casement_vm_get_config (vm)), ==, REATTACH_NAME);
 
-  assert_ok (vm_resume (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_resume (vm, STEP_TIMEOUT_S, &error));
   wait_for_state (vm, CASEMENT_VM_STATE_RUNNING, STEP_TIMEOUT_S);
   casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
 
   /* QEMU is not this object's child any more: its end is seen all the same. */
-  assert_ok (vm_shutdown (vm, 0, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_shutdown (vm, 0, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_STOPPED);
   g_assert_false (casement_test_pid_alive (pid));
 
@@ -851,14 +790,14 @@ test_vm_stale (void)
 
   /* Killed while nobody watched (the app was closed). */
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   pid = casement_vm_get_pid (vm);
   g_clear_object (&vm);
   g_assert_no_errno (kill (pid, SIGKILL));
   casement_test_wait_pid_gone (pid, STEP_TIMEOUT_S);
 
   fresh = casement_vm_new (store, slug);
-  assert_ok (vm_attach (fresh, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (fresh, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (fresh), ==, CASEMENT_VM_STATE_CRASHED);
   g_assert_nonnull (casement_vm_get_last_error (fresh));
   g_test_message ("stale: %s", casement_vm_get_last_error (fresh));
@@ -884,13 +823,13 @@ test_vm_stale (void)
   socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
   g_assert_no_error (error);
   address = g_unix_socket_address_new (qmp);
-  assert_ok (g_socket_bind (socket, address, FALSE, &error));
+  CASEMENT_TEST_ASSERT_OK (g_socket_bind (socket, address, FALSE, &error));
   g_socket_close (socket, NULL);
 
   keep = g_build_filename (run_dir, "not-ours.txt", NULL);
   g_assert_true (g_file_set_contents (keep, "keep me", -1, NULL));
 
-  assert_ok (vm_attach (fresh, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (fresh, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (fresh), ==, CASEMENT_VM_STATE_CRASHED);
   g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (qmp, G_FILE_TEST_EXISTS));
@@ -899,8 +838,8 @@ test_vm_stale (void)
   g_assert_no_errno (g_rmdir (run_dir));
 
   /* And it starts after that. */
-  assert_ok (vm_start (fresh, host, &error));
-  assert_ok (vm_force_off (fresh, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (fresh, host, BOOT_TIMEOUT_S, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (fresh, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (fresh);
 }
 
@@ -920,14 +859,14 @@ test_vm_cd_change (void)
 
   slug = create_vm (store, "Discs", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_A", BOOT_TIMEOUT_S, NULL);
 
-  assert_ok (vm_change_cd (vm, "cd-install", iso_b, &error));
+  CASEMENT_TEST_ASSERT_OK (vm_change_cd (vm, "cd-install", iso_b, &error));
   casement_test_vm_wait_serial (vm, "TG: cd sr0 label=CASEMENT_CD_B", STEP_TIMEOUT_S, NULL);
   casement_test_vm_wait_serial (vm, "TG: cd sr0 files=second.txt", STEP_TIMEOUT_S, NULL);
 
-  assert_ok (vm_eject (vm, "cd-install", &error));
+  CASEMENT_TEST_ASSERT_OK (vm_eject (vm, "cd-install", &error));
   casement_test_vm_wait_serial (vm, "TG: cd sr0 size=0", STEP_TIMEOUT_S, NULL);
 
   /* QEMU's own refusal comes back as a message. */
@@ -940,7 +879,7 @@ test_vm_cd_change (void)
   g_assert_error (error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_FAILED);
   g_clear_error (&error);
 
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (vm);
 }
 
@@ -967,7 +906,7 @@ test_vm_snapshot (void)
 
   slug = create_vm (store, "Snappy", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   casement_test_vm_wait_serial (vm, "TG: ready", BOOT_TIMEOUT_S, NULL);
   g_assert_cmpuint (balloon_actual (vm), ==, 512 * 1024 * 1024);
 
@@ -980,7 +919,7 @@ test_vm_snapshot (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  assert_ok (vm_snapshot_create (vm, "before", &error));
+  CASEMENT_TEST_ASSERT_OK (vm_snapshot_create (vm, "before", &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
 
   snapshots = vm_snapshot_list (vm, &error);
@@ -997,14 +936,14 @@ test_vm_snapshot (void)
   g_clear_error (&error);
 
   /* Change the guest: its balloon driver gives back half its memory. */
-  assert_ok (vm_set_balloon (vm, 256 * 1024 * 1024, &error));
+  CASEMENT_TEST_ASSERT_OK (vm_set_balloon (vm, 256 * 1024 * 1024, &error));
   deadline = g_get_monotonic_time () + STEP_TIMEOUT_S * G_USEC_PER_SEC;
   while (balloon_actual (vm) != 256 * 1024 * 1024 && g_get_monotonic_time () < deadline)
     casement_test_spin (200);
   g_assert_cmpuint (balloon_actual (vm), ==, 256 * 1024 * 1024);
 
   /* Back in time: the guest has all its memory again. */
-  assert_ok (vm_snapshot_revert (vm, "before", &error));
+  CASEMENT_TEST_ASSERT_OK (vm_snapshot_revert (vm, "before", &error));
   g_assert_cmpuint (balloon_actual (vm), ==, 512 * 1024 * 1024);
   casement_test_spin (500);
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
@@ -1013,13 +952,13 @@ test_vm_snapshot (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  assert_ok (vm_snapshot_delete (vm, "before", &error));
+  CASEMENT_TEST_ASSERT_OK (vm_snapshot_delete (vm, "before", &error));
   snapshots = vm_snapshot_list (vm, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (snapshots->len, ==, 0);
 
   /* The guest still runs after all that. */
-  assert_ok (vm_shutdown (vm, 0, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_shutdown (vm, 0, STEP_TIMEOUT_S, &error));
   casement_test_vm_assert_no_leftovers (vm);
 }
 
@@ -1046,7 +985,7 @@ test_vm_tpm (void)
 
   slug = create_vm (store, "Trusted", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
 
   tpms = casement_test_vm_qmp (vm, "query-tpm", STEP_TIMEOUT_S);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (tpms));
@@ -1061,7 +1000,7 @@ test_vm_tpm (void)
   swtpm_pid = (GPid) g_ascii_strtoll (swtpm_pid_text, NULL, 10);
   g_assert_true (casement_test_pid_alive (swtpm_pid));
 
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   g_assert_false (casement_test_pid_alive (swtpm_pid));
   casement_test_vm_assert_no_leftovers (vm);
 }
@@ -1094,7 +1033,7 @@ test_vm_virtiofs_snapshot (void)
 
   slug = create_vm (store, "Sharing", &options);
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_start (vm, host, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_start (vm, host, BOOT_TIMEOUT_S, &error));
   pid_path = casement_test_vm_runtime_file (vm, "virtiofsd.pid");
   g_assert_true (g_file_get_contents (pid_path, &pid_text, NULL, NULL));
   virtiofsd = (GPid) g_ascii_strtoll (pid_text, NULL, 10);
@@ -1107,7 +1046,7 @@ test_vm_virtiofs_snapshot (void)
   g_assert_nonnull (strstr (error->message, "virtiofs"));
   g_clear_error (&error);
 
-  assert_ok (vm_shutdown (vm, 0, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_shutdown (vm, 0, STEP_TIMEOUT_S, &error));
   g_assert_false (casement_test_pid_alive (virtiofsd));
   casement_test_vm_assert_no_leftovers (vm);
 }
@@ -1200,7 +1139,7 @@ test_vm_casementctl (void)
   /* The window of the app (this process) holds qmp.sock; the commands
    * work all the same, over qmp-cli.sock. */
   vm = casement_vm_new (store, slug);
-  assert_ok (vm_attach (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_attach (vm, STEP_TIMEOUT_S, &error));
   g_assert_cmpint (casement_vm_get_state (vm), ==, CASEMENT_VM_STATE_RUNNING);
 
   CTL ("start", "Scripted");
@@ -1273,10 +1212,10 @@ test_vm_casementctl (void)
 
       g_assert_cmpuint (i, <, BOOT_TIMEOUT_S * 5);
       casement_test_spin (200);
-      if (!vm_attach (vm, &attach_error))
+      if (!casement_test_vm_attach (vm, STEP_TIMEOUT_S, &attach_error))
         g_assert_error (attach_error, CASEMENT_VM_ERROR, CASEMENT_VM_ERROR_BUSY);
     }
-  assert_ok (vm_force_off (vm, &error));
+  CASEMENT_TEST_ASSERT_OK (casement_test_vm_force_off (vm, STEP_TIMEOUT_S, &error));
   g_subprocess_communicate_utf8_async (waiter, NULL, NULL, casement_test_store_result_cb, &waited);
   casement_test_await_result (&waited, STEP_TIMEOUT_S, "casementctl start --wait");
   g_subprocess_communicate_utf8_finish (waiter, waited, &out, NULL, &error);

@@ -47,6 +47,15 @@ GAsyncResult  *casement_test_await_result         (GAsyncResult  **result,
                                                    guint           timeout_s,
                                                    const char     *what);
 
+/* Checks a call that returns FALSE with a GError set in the caller's
+ * `error`: the error's message shows when it fails. */
+#define CASEMENT_TEST_ASSERT_OK(call)                                            \
+  G_STMT_START {                                                                 \
+    gboolean ok_ = (call);                                                       \
+    g_assert_no_error (error);                                                   \
+    g_assert_true (ok_);                                                         \
+  } G_STMT_END
+
 /* For CASEMENT_TEST_WAIT_UNTIL(): a source that only wakes the context. */
 gboolean       casement_test_wake_cb              (gpointer        user_data);
 

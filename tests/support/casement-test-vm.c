@@ -95,6 +95,57 @@ casement_test_vm_qmp (CasementVm *vm,
   return reply;
 }
 
+gboolean
+casement_test_vm_start (CasementVm    *vm,
+                        CasementHost  *host,
+                        guint          timeout_s,
+                        GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (CASEMENT_IS_VM (vm), FALSE);
+
+  casement_vm_start_async (vm, host, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, timeout_s, "start");
+  return casement_vm_start_finish (vm, result, error);
+}
+
+gboolean
+casement_test_vm_shutdown (CasementVm  *vm,
+                           guint        shutdown_timeout_s,
+                           guint        timeout_s,
+                           GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (CASEMENT_IS_VM (vm), FALSE);
+
+  casement_vm_shutdown_async (vm, shutdown_timeout_s, NULL, casement_test_store_result_cb, &result);
+  casement_test_await_result (&result, shutdown_timeout_s + timeout_s, "shutdown");
+  return casement_vm_shutdown_finish (vm, result, error);
+}
+
+#define SIMPLE_CONTROL(name)                                                       \
+  gboolean                                                                         \
+  casement_test_vm_##name (CasementVm  *vm,                                        \
+                           guint        timeout_s,                                 \
+                           GError     **error)                                     \
+  {                                                                                \
+    g_autoptr(GAsyncResult) result = NULL;                                         \
+                                                                                   \
+    g_return_val_if_fail (CASEMENT_IS_VM (vm), FALSE);                             \
+                                                                                   \
+    casement_vm_##name##_async (vm, NULL, casement_test_store_result_cb, &result); \
+    casement_test_await_result (&result, timeout_s, #name);                        \
+    return casement_vm_##name##_finish (vm, result, error);                        \
+  }
+
+SIMPLE_CONTROL (attach)
+SIMPLE_CONTROL (pause)
+SIMPLE_CONTROL (resume)
+SIMPLE_CONTROL (reset)
+SIMPLE_CONTROL (force_off)
+
 void
 casement_test_vm_assert_no_leftovers (CasementVm *vm)
 {

@@ -52,6 +52,35 @@ JsonNode  *casement_test_vm_qmp                  (CasementVm  *vm,
                                                   const char  *command,
                                                   guint        timeout_s);
 
+/* The VM's controls as synchronous calls: the main context runs while
+ * they wait (QMP events keep arriving), and each fails the test after
+ * @timeout_s; what the control itself reports comes back in @error. */
+gboolean   casement_test_vm_start                (CasementVm    *vm,
+                                                  CasementHost  *host,
+                                                  guint          timeout_s,
+                                                  GError       **error);
+gboolean   casement_test_vm_attach               (CasementVm    *vm,
+                                                  guint          timeout_s,
+                                                  GError       **error);
+gboolean   casement_test_vm_pause                (CasementVm    *vm,
+                                                  guint          timeout_s,
+                                                  GError       **error);
+gboolean   casement_test_vm_resume               (CasementVm    *vm,
+                                                  guint          timeout_s,
+                                                  GError       **error);
+gboolean   casement_test_vm_reset                (CasementVm    *vm,
+                                                  guint          timeout_s,
+                                                  GError       **error);
+gboolean   casement_test_vm_force_off            (CasementVm    *vm,
+                                                  guint          timeout_s,
+                                                  GError       **error);
+/* Waits @shutdown_timeout_s for the guest to power off after the ACPI
+ * button (casement_vm_shutdown_async()), plus @timeout_s. */
+gboolean   casement_test_vm_shutdown             (CasementVm    *vm,
+                                                  guint          shutdown_timeout_s,
+                                                  guint          timeout_s,
+                                                  GError       **error);
+
 /* The end of every VM test: no process of the VM is left (QEMU, swtpm,
  * virtiofsd), and neither is its runtime folder. */
 void       casement_test_vm_assert_no_leftovers  (CasementVm  *vm);
