@@ -96,6 +96,7 @@ struct _CasementDisplay
   GCancellable         *clipboard_cancellable;
   CasementX11Presenter *presenter;        /* software path on X11, while realized */
   GArray               *held_keys;        /* guint scancode | KEY_EVENT_RELEASE */
+  GdkContentProvider   *guest_contents[2]; /* the guest's text as last put in clipboards[] */
 
   /* Borrowed references */
   GtkGLArea            *gl_area;          /* child of overlay */
@@ -141,6 +142,7 @@ struct _CasementDisplay
   guint                 keyboard_grabbed : 1;
   guint                 grab_released : 1;
   guint                 agent_connected : 1;
+  guint                 agent_clipboard : 1;       /* it announced CLIPBOARD_BY_DEMAND */
   guint                 guest_owns_clipboard : 2;  /* one bit per selection */
   guint                 host_owns_clipboard : 2;
   guint                 shared_folder_read_only : 1;
@@ -1831,6 +1833,7 @@ casement_display_clipboard_data (SpiceMainChannel *channel,
 {
   GdkClipboard *clipboard;
   g_autofree char *text = NULL;
+  g_autoptr(GdkContentProvider) content = NULL;
 
   g_assert (CASEMENT_IS_DISPLAY (self));
 
@@ -1842,7 +1845,23 @@ casement_display_clipboard_data (SpiceMainChannel *channel,
   if (!g_utf8_validate (text, -1, NULL))
     return;
 
-  gdk_clipboard_set_text (clipboard, text);
+  /* Known as the guest's before "changed" runs, inside set_content(). */
+  content = gdk_content_provider_new_typed (G_TYPE_STRING, text);
+  g_set_object (&self->guest_contents[selection], content);
+  gdk_clipboard_set_content (clipboard, content);
+}
+
+/* Whether @clipboard still holds the text the guest put there: other text
+ * copied in this process is local too, and is the host's. */
+static gboolean
+casement_display_clipboard_is_guests (CasementDisplay *self,
+                                      GdkClipboard    *clipboard,
+                                      guint            selection)
+{
+  g_assert (CASEMENT_IS_DISPLAY (self));
+
+  return gdk_clipboard_is_local (clipboard) &&
+         gdk_clipboard_get_content (clipboard) == self->guest_contents[selection];
 }
 
 static void
@@ -1861,7 +1880,7 @@ casement_display_clipboard_release (SpiceMainChannel *channel,
 
   /* Only drop what the guest put there, not what the host copied since. */
   if ((clipboard = casement_display_get_clipboard_for (self, selection)) &&
-      gdk_clipboard_is_local (clipboard))
+      casement_display_clipboard_is_guests (self, clipboard, selection))
     gdk_clipboard_set_content (clipboard, NULL);
 }
 
@@ -1940,12 +1959,12 @@ casement_display_offer_clipboard (CasementDisplay *self,
 
   g_assert (CASEMENT_IS_DISPLAY (self));
 
-  if (!self->clipboard_sharing || !self->agent_connected ||
+  if (!self->clipboard_sharing || !self->agent_clipboard ||
       !(clipboard = casement_display_get_clipboard_for (self, selection)))
     return;
 
   /* Our own copy of the guest's text must not bounce back to it. */
-  if (gdk_clipboard_is_local (clipboard))
+  if (casement_display_clipboard_is_guests (self, clipboard, selection))
     return;
 
   formats = gdk_clipboard_get_formats (clipboard);
@@ -1994,10 +2013,22 @@ casement_display_agent_update (SpiceMainChannel *channel,
                                CasementDisplay  *self)
 {
   gboolean connected = FALSE;
+  gboolean clipboard;
 
   g_assert (CASEMENT_IS_DISPLAY (self));
 
   g_object_get (channel, "agent-connected", &connected, NULL);
+  /* The agent's capabilities come in a later update than its connection,
+   * and spice-client-glib refuses clipboard messages until then. */
+  clipboard = connected &&
+              spice_main_channel_agent_test_capability (channel, VD_AGENT_CAP_CLIPBOARD_BY_DEMAND);
+  if (self->agent_clipboard != clipboard)
+    {
+      self->agent_clipboard = clipboard;
+      for (guint i = 0; clipboard && i < G_N_ELEMENTS (self->clipboards); i++)
+        casement_display_offer_clipboard (self, i);
+    }
+
   if (self->agent_connected == !!connected)
     return;
 
@@ -2006,11 +2037,7 @@ casement_display_agent_update (SpiceMainChannel *channel,
   self->requested_width = self->requested_height = 0;
 
   if (connected)
-    {
-      casement_display_schedule_resize (self);
-      for (guint i = 0; i < G_N_ELEMENTS (self->clipboards); i++)
-        casement_display_offer_clipboard (self, i);
-    }
+    casement_display_schedule_resize (self);
   else
     {
       self->host_owns_clipboard = 0;
@@ -2252,6 +2279,7 @@ casement_display_close_session (CasementDisplay *self)
   self->button_mask = 0;
   self->host_owns_clipboard = 0;
   self->guest_owns_clipboard = 0;
+  self->agent_clipboard = FALSE;
   g_clear_pointer (&self->dirty, cairo_region_destroy);
   gtk_widget_set_cursor (GTK_WIDGET (self), NULL);
 
@@ -2612,6 +2640,8 @@ casement_display_dispose (GObject *object)
   casement_display_close_session (self);
   g_cancellable_cancel (self->clipboard_cancellable);
   g_clear_object (&self->clipboard_cancellable);
+  for (guint i = 0; i < G_N_ELEMENTS (self->guest_contents); i++)
+    g_clear_object (&self->guest_contents[i]);
   g_clear_handle_id (&self->grab_hint_timeout_id, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CASEMENT_TYPE_DISPLAY);
