@@ -16,11 +16,11 @@ build_packages=(
 
 # Needed by the test suite: a display server, screenshots, the tiny test
 # guest (kernel from the Debian archive, busybox initramfs, its static DRM
-# cursor helper), ISO making, the peer viewer for benchmarks, software GL
-# and the Flatpak manifest check.
+# cursor helper and SPICE agent), ISO making, the peer viewer for
+# benchmarks, software GL and the Flatpak manifest check.
 test_packages=(
   xvfb xauth imagemagick xdotool dbus dbus-x11
-  xorriso genisoimage wimtools busybox-static cpio gzip libc6-dev libdrm-dev
+  xorriso genisoimage wimtools busybox-static cpio gzip libc6-dev libdrm-dev libspice-protocol-dev
   virt-viewer libgl1-mesa-dri flatpak-builder
 )
 

@@ -1946,6 +1946,281 @@ test_display_cursor_shape (void)
 #endif
 }
 
+/* ------------------------------------------------------------------ */
+/* The guest's SPICE agent                                             */
+/* ------------------------------------------------------------------ */
+
+/* Long enough for the widget's wait for the size to settle, then
+ * spice-client-glib's own (a second), and TCG's slowness. */
+#define AGENT_QUIET_MS 5000
+
+static char *agent_slug;
+
+static gboolean
+display_has_agent (gpointer data)
+{
+  return casement_display_get_agent_connected (data);
+}
+
+/* Boots the pattern guest with its SPICE agent (tests/guest/tg-agent.c)
+ * in place of the shared one, which runs without: the other tests rely
+ * on a guest that gets no monitor configurations. */
+static void
+boot_agent_vm (void)
+{
+  g_autofree char *line = NULL;
+
+  drop_vm ();
+  if (agent_slug == NULL)
+    {
+      g_autoptr(CasementVmConfig) config = NULL;
+
+      config = casement_test_guest_config_new ("Agent Test", "pattern", "tg.agent=1");
+      agent_slug = create_vm (config);
+    }
+  boot_vm (agent_slug);
+  /* The agent starts in the background, maybe before "TG: ready". */
+  serial_lines_seen = 0;
+  line = wait_serial ("^TG: agent (ready|error)");
+  g_assert_cmpstr (line, ==, "TG: agent ready");
+  g_free (wait_serial ("^TG: pattern drawn"));
+}
+
+static void
+drop_agent_vm (void)
+{
+  vm_force_off ();
+  casement_test_vm_assert_no_leftovers (vm);
+  drop_vm ();
+}
+
+/* Shows a display and waits until it sees the guest's agent. */
+static View *
+view_connect_agent (int width,
+                    int height)
+{
+  View *view = view_connect (width, height);
+
+  if (!wait_for (display_has_agent, view->display, STEP_TIMEOUT_S))
+    g_error ("The display did not see the guest's agent within %d s", STEP_TIMEOUT_S);
+
+  return view;
+}
+
+/* Resizes the view's window and waits until the widget has the size. */
+static void
+view_resize (View *view,
+             int   width,
+             int   height)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) STEP_TIMEOUT_S * G_USEC_PER_SEC;
+  GtkWidget *widget = GTK_WIDGET (view->display);
+
+  gtk_window_set_default_size (view->window, width, height);
+  while (gtk_widget_get_width (widget) != width || gtk_widget_get_height (widget) != height)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The display is %d×%d, not %d×%d, %d s after the window was resized",
+                 gtk_widget_get_width (widget), gtk_widget_get_height (widget),
+                 width, height, STEP_TIMEOUT_S);
+      spin (20);
+    }
+}
+
+/* Waits for the guest's agent to report a monitors config with one
+ * enabled monitor, at the origin, of the view's size in device pixels.
+ * Returns how long it took, in ms. */
+static gint64
+wait_monitors_config (View *view)
+{
+  GtkWidget *widget = GTK_WIDGET (view->display);
+  int scale = gtk_widget_get_scale_factor (widget);
+  int width = gtk_widget_get_width (widget) * scale;
+  int height = gtk_widget_get_height (widget) * scale;
+  g_autofree char *regex = g_strdup_printf ("^TG: agent monitors [0-9]+ %dx%d\\+0\\+0\\s*$", width, height);
+  g_autofree char *line = NULL;
+  g_autofree char *log = NULL;
+  gint64 start = g_get_monotonic_time ();
+  int requested_width, requested_height;
+
+  line = try_wait_serial ("^TG: agent monitors", STEP_TIMEOUT_S * 1000, &log);
+  if (line == NULL)
+    g_error ("The guest's agent got no monitors config in %d s; the guest's log:\n%s",
+             STEP_TIMEOUT_S, log != NULL ? log : "(none)");
+  if (!g_regex_match_simple (regex, line, 0, 0))
+    g_error ("The guest's agent got “%s”, not a config for %d×%d", line, width, height);
+  g_test_message ("%s", line);
+
+  g_assert_true (casement_display_get_requested_guest_size (view->display, &requested_width, &requested_height));
+  g_assert_cmpint (requested_width, ==, width);
+  g_assert_cmpint (requested_height, ==, height);
+
+  return (g_get_monotonic_time () - start) / 1000;
+}
+
+/* The agent asks the guest for the widget's size: first when it connects,
+ * then after each resize (once the size settles), and not at all while
+ * resizing the guest is off. */
+static void
+test_display_agent_resize (void)
+{
+  g_autoptr(View) view = NULL;
+  g_autofree char *line = NULL;
+  gint64 ms;
+
+  if (skip_without_display ())
+    return;
+
+  boot_agent_vm ();
+  view = view_connect_agent (1024, 640);
+  ms = wait_monitors_config (view);
+  g_test_message ("First monitors config %" G_GINT64_FORMAT " ms after the agent connected", ms);
+
+  view_resize (view, 900, 560);
+  ms = wait_monitors_config (view);
+  g_test_message ("Monitors config %" G_GINT64_FORMAT " ms after a resize", ms);
+
+  view_resize (view, 1100, 700);
+  ms = wait_monitors_config (view);
+  g_test_message ("Monitors config %" G_GINT64_FORMAT " ms after a second resize", ms);
+
+  /* Off: the widget keeps its size to itself (and scales the frame). */
+  casement_display_set_resize_guest (view->display, FALSE);
+  view_resize (view, 800, 500);
+  line = try_wait_serial ("^TG: agent monitors", AGENT_QUIET_MS, NULL);
+  if (line != NULL)
+    g_error ("The guest's agent got “%s” with resizing the guest off", line);
+
+  g_clear_pointer (&view, view_free);
+  drop_agent_vm ();
+}
+
+static char *
+read_clipboard (GdkClipboard *clipboard)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  char *text;
+
+  gdk_clipboard_read_text_async (clipboard, NULL, store_result_cb, &result);
+  await_result (&result, "reading the clipboard");
+  text = gdk_clipboard_read_text_finish (clipboard, result, &error);
+  g_assert_no_error (error);
+
+  return text;
+}
+
+static void
+wait_clipboard (GdkClipboard *clipboard,
+                const char   *expected)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) STEP_TIMEOUT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *text = read_clipboard (clipboard);
+
+      if (g_strcmp0 (text, expected) == 0)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The clipboard holds “%s”, not “%s”, after %d s",
+                 text != NULL ? text : "(nothing)", expected, STEP_TIMEOUT_S);
+      spin (100);
+    }
+}
+
+static void
+assert_no_serial (const char *regex,
+                  const char *what)
+{
+  g_autofree char *line = try_wait_serial (regex, AGENT_QUIET_MS, NULL);
+
+  if (line != NULL)
+    g_error ("%s: the guest printed “%s”", what, line);
+}
+
+/* Text goes both ways between the widget's clipboard and the guest's
+ * agent, and neither way while clipboard sharing is off. */
+static void
+test_display_clipboard (void)
+{
+  static const char * const to_guest[] = {
+    "host to guest, 1 2 3",
+    "Grüße aus dem Wirt, 世界 ✓",
+  };
+  const char *to_host = "guest to host 42";
+  g_autoptr(View) view = NULL;
+  g_autofree char *expected = NULL;
+  GdkClipboard *clipboard;
+  gint64 start;
+
+  if (skip_without_xdotool ())
+    return;
+
+  boot_agent_vm ();
+  view = view_connect_agent (GUEST_WIDTH, GUEST_HEIGHT);
+  clipboard = gtk_widget_get_clipboard (GTK_WIDGET (view->display));
+  g_assert_true (casement_display_get_clipboard_sharing (view->display));
+
+  /* Host to guest: the agent hears of the text, asks for it, prints it. */
+  for (guint i = 0; i < G_N_ELEMENTS (to_guest); i++)
+    {
+      g_autofree char *escaped = g_regex_escape_string (to_guest[i], -1);
+      g_autofree char *regex = g_strdup_printf ("^TG: agent clipboard 0 %s\\s*$", escaped);
+      g_autofree char *line = NULL;
+
+      skip_serial ();
+      start = g_get_monotonic_time ();
+      gdk_clipboard_set_text (clipboard, to_guest[i]);
+      line = wait_serial ("^TG: agent clipboard ");
+      if (!g_regex_match_simple (regex, line, 0, 0))
+        g_error ("The guest's agent got “%s”, not “%s”", line, to_guest[i]);
+      g_test_message ("%s", line);
+      g_test_message ("Host to guest: %" G_GINT64_FORMAT " ms",
+                      (g_get_monotonic_time () - start) / 1000);
+    }
+
+  /* Guest to host: typed in the guest, the text lands in our clipboard,
+   * and does not bounce back to the guest. */
+  view_focus (view);
+  wait_guest_tty (view);
+  {
+    g_autofree char *command = g_strconcat ("tg agent copy ", to_host, NULL);
+
+    start = g_get_monotonic_time ();
+    type_line (command);
+  }
+  g_free (wait_serial ("^TG: agent grabbed"));
+  expected = g_strdup_printf ("^TG: agent sent %zu bytes", strlen (to_host));
+  g_free (wait_serial (expected));
+  wait_clipboard (clipboard, to_host);
+  g_test_message ("Guest to host (from the typed line): %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000);
+  assert_no_serial ("^TG: agent clipboard", "The guest's own text came back to it");
+
+  /* Off: neither way. */
+  casement_display_set_clipboard_sharing (view->display, FALSE);
+  skip_serial ();
+  gdk_clipboard_set_text (clipboard, "not for the guest");
+  assert_no_serial ("^TG: agent clipboard", "Host text reached the guest with sharing off");
+
+  type_line ("tg agent copy not for the host");
+  g_free (wait_serial ("^TG: agent grabbed"));
+  assert_no_serial ("^TG: agent sent", "The widget fetched the guest's text with sharing off");
+  {
+    g_autofree char *text = read_clipboard (clipboard);
+
+    g_assert_cmpstr (text, ==, "not for the guest");
+  }
+
+  /* On again: the host's clipboard as it is now goes to the guest. */
+  casement_display_set_clipboard_sharing (view->display, TRUE);
+  g_free (wait_serial ("^TG: agent clipboard 0 not for the guest\\s*$"));
+
+  g_clear_pointer (&view, view_free);
+  drop_agent_vm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2018,6 +2293,8 @@ main (int   argc,
   g_test_add_func ("/Casement/Display/held-keys", test_display_held_keys);
   g_test_add_func ("/Casement/Display/reconnect", test_display_reconnect);
   g_test_add_func ("/Casement/Display/cursor-shape", test_display_cursor_shape);
+  g_test_add_func ("/Casement/Display/agent-resize", test_display_agent_resize);
+  g_test_add_func ("/Casement/Display/clipboard", test_display_clipboard);
 
   status = g_test_run ();
 
@@ -2026,6 +2303,7 @@ main (int   argc,
   g_clear_object (&vm);
   g_clear_object (&store);
   g_free (pattern_slug);
+  g_free (agent_slug);
   g_free (spice_path);
   g_free (serial_path);
   g_free (frames_dir);
