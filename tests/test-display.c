@@ -718,8 +718,7 @@ check_frame (View       *view,
              double      max_bad_fraction)
 {
   gboolean fit = casement_display_get_scale (view->display);
-  int width = gtk_widget_get_width (GTK_WIDGET (view->display));
-  int height = gtk_widget_get_height (GTK_WIDGET (view->display));
+  int width, height;
   g_autofree char *dump_name = g_strdup_printf ("%s-screendump.png", name);
   g_autofree char *own_dump_path = NULL;
   g_autoptr(GdkTexture) frame = NULL;
@@ -732,7 +731,11 @@ check_frame (View       *view,
       dump_path = own_dump_path = g_build_filename (frames_dir, dump_name, NULL);
       screendump (dump_path);
     }
+  /* In logical pixels from GTK's renderer, in device pixels from the
+   * screen. */
   frame = view_capture (view);
+  width = gdk_texture_get_width (frame);
+  height = gdk_texture_get_height (frame);
   reference = make_reference (dump_path, width, height, fit);
   bad = compare_frames (frame, reference, tolerance, name);
 
@@ -1365,10 +1368,11 @@ test_display_x11_path (gconstpointer user_data)
  * device pixels: a 640×400 window holds the whole guest 1:1. GDK reads
  * GDK_SCALE once, at start: this runs in a child process. */
 static void
-test_display_hidpi (void)
+test_display_hidpi (gconstpointer user_data)
 {
   g_autoptr(View) view = NULL;
   const struct { int x, y; } points[] = { { 100, 200 }, { 1278, 798 } };
+  gboolean cairo = g_strcmp0 (user_data, "cairo") == 0;
 
   if (skip_without_xdotool ())
     return;
@@ -1380,6 +1384,8 @@ test_display_hidpi (void)
       ensure_vm ();
       screendump (dump_path);
       g_setenv ("GDK_SCALE", "2", TRUE);
+      if (cairo)
+        g_setenv ("GSK_RENDERER", "cairo", TRUE);
       g_setenv ("CASEMENT_TEST_DISPLAY_SPICE", spice_path, TRUE);
       g_setenv ("CASEMENT_TEST_DISPLAY_SERIAL", serial_path, TRUE);
       g_setenv ("CASEMENT_TEST_DISPLAY_SCREENDUMP", dump_path, TRUE);
@@ -1388,6 +1394,7 @@ test_display_hidpi (void)
        * later test here must not take them for answers to its own keys. */
       skip_serial ();
       g_unsetenv ("GDK_SCALE");
+      g_unsetenv ("GSK_RENDERER");
       g_test_trap_assert_passed ();
       return;
     }
@@ -1416,6 +1423,14 @@ test_display_hidpi (void)
       xdo ("mousemove", "--window", view->xid, x, y, NULL);
       g_assert_cmpint (wait_event (3, 0), ==, (int) ((gint64) points[i].x * 32767 / GUEST_WIDTH));
       g_assert_cmpint (wait_event (3, 1), ==, (int) ((gint64) points[i].y * 32767 / GUEST_HEIGHT));
+    }
+
+  /* Under the cairo renderer the guest shows 1:1 in device pixels, so
+   * the frame goes straight to the X server, exactly. */
+  if (cairo)
+    {
+      g_assert_true (wait_for (display_is_presenting, view->display, STEP_TIMEOUT_S));
+      check_frame (view, "hidpi-x11", g_getenv ("CASEMENT_TEST_DISPLAY_SCREENDUMP"), 0, 0.0);
     }
 }
 
@@ -2285,7 +2300,8 @@ main (int   argc,
       g_autofree char *path = g_strdup_printf ("/Casement/Display/pointer/%s", pointer_cases[i].name);
       g_test_add_data_func (path, &pointer_cases[i], test_display_pointer);
     }
-  g_test_add_func ("/Casement/Display/hidpi", test_display_hidpi);
+  g_test_add_data_func ("/Casement/Display/hidpi", "gl", test_display_hidpi);
+  g_test_add_data_func ("/Casement/Display/hidpi-x11", "cairo", test_display_hidpi);
   g_test_add_data_func ("/Casement/Display/x11-path", "shared", test_display_x11_path);
   g_test_add_data_func ("/Casement/Display/x11-path-mirror", "mirror", test_display_x11_path);
   g_test_add_func ("/Casement/Display/channels", test_display_channels);
