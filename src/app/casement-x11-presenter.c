@@ -42,10 +42,22 @@
  * software rasterizer, draws every frame into a freshly allocated image
  * and copies that into a fresh MIT-SHM segment before the X server sees
  * it: two copies and a page fault per 4 KiB of changed screen. A busy
- * guest screen then costs more CPU than spice-gtk under GTK 3. Here a
- * changed pixel is copied once, into a segment that lives as long as the
- * frame size and mirrors the frame, and the X server copies it once, into
- * the window. The mirror also repaints what other windows uncover. */
+ * guest screen then costs more CPU than spice-gtk under GTK 3.
+ *
+ * Here the X server reads the frame where spice-client-glib keeps it: the
+ * whole memory pages inside the frame become a shared memory segment in
+ * place (a segment filled with their contents, then shmat() with
+ * SHM_REMAP over the same addresses), so a changed pixel costs our
+ * process no copy at all, and the server copies it once, into the
+ * window. The frame's first and last rows partly lie on pages it shares
+ * with other memory; those few rows travel in the request itself. Before
+ * the frame's memory is freed, casement_x11_presenter_release_frame()
+ * puts private pages with the same contents back, so its owner's
+ * allocator finds it as it left it. Where sharing cannot be done (a
+ * stride unlike the width's, no SHM_REMAP, a server that cannot attach
+ * the segment), the frame is copied into a mirror segment instead: one
+ * copy per changed pixel. Exposes (other windows moving away) are
+ * repainted the same way. */
 
 struct _CasementX11Presenter
 {
