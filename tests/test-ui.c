@@ -2007,8 +2007,9 @@ test_ui_close_shut_down_ignored (void)
   click_response (dialog, "_Shut Down");
   CASEMENT_TEST_WAIT_UNTIL (find_vm_window (vm) == NULL, STEP_TIMEOUT_S, "the VM window to close");
 
-  /* The library is back, and says what goes on. */
-  g_assert_true (library_window () != old_library);
+  /* The library is back, and says what goes on. It is a new window
+   * (the old one left the application's list above), which may well
+   * have the old one's address: comparing pointers would not tell. */
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (library_window ())));
   CASEMENT_TEST_WAIT_UNTIL ((row = find_row (vm)) != NULL &&
               strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Shutting down…") != NULL,
